@@ -1,0 +1,160 @@
+"""`qsnews`: a thin command line over the crawl, cleaning, archive and site APIs."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_DB = os.environ.get("QSNEWS_DB", "data/qsnews.db")
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=DEFAULT_DB, help=f"archive database (default: $QSNEWS_DB or {DEFAULT_DB})")
+
+
+def cmd_extract(args) -> int:
+    from crawler.extract import extract_inputs
+
+    failed = 0
+    for result in extract_inputs(args.inputs, url=args.url):
+        failed += "error" in result
+        print(json.dumps(result, ensure_ascii=False) if args.json else _render(result), flush=True)
+    return 1 if failed and failed == len(args.inputs) else 0
+
+
+def _render(result: dict) -> str:
+    """A person's view of one extraction: fields first, then every paragraph with its kind."""
+    if "error" in result:
+        return f"== {result['input']}\nerror: {result['error']}\n"
+    lines = [f"== {result['input']}"]
+    for name in ("title", "subtitle", "published_at", "source_name", "author", "editor", "section",
+                 "province", "prefecture", "county", "region_code", "flags"):
+        if result.get(name):
+            lines.append(f"{name}: {result[name]}")
+    for p in result["paragraphs"]:
+        why = f"  ({p['reason']})" if p["reason"] else ""
+        lines.append(f"[{p['position']:>3} {p['kind']:<11}] {p['text']}{why}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_crawl(args) -> int:
+    from crawler import registry
+    from crawler.crawl import crawl
+    from crawler.report import print_runs, exit_code
+
+    if not args.sources and not args.url and not args.all:
+        print("qsnews crawl: name sources, or --all, or --url LIST_PAGE", file=sys.stderr)
+        return 2
+    try:
+        sources = registry.find(args.sources, args.registry) if (args.sources or args.all) else []
+    except registry.RegistryError as exc:
+        print(f"qsnews crawl: {exc}", file=sys.stderr)
+        return 2
+    first_run = crawl(args.db, sources, url=args.url, registry_path=args.registry, refresh=args.refresh, full=args.full)
+    runs = print_runs(args.db, first_run)
+    return exit_code(runs)
+
+
+def cmd_demo(args) -> int:
+    from crawler.demo import build_demo_archive
+
+    build_demo_archive(args.db)
+    if args.no_serve:
+        return 0
+    return cmd_serve(args)
+
+
+def cmd_serve(args) -> int:
+    from archive.serve import serve
+
+    if not Path(args.db).exists():
+        print(f"qsnews serve: no archive at {args.db} (run `qsnews demo` or `qsnews crawl` first)", file=sys.stderr)
+        return 2
+    serve(args.db, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_status(args) -> int:
+    from crawler.report import print_status
+
+    if not Path(args.db).exists():
+        print(f"qsnews status: no archive at {args.db}", file=sys.stderr)
+        return 2
+    print_status(args.db)
+    return 0
+
+
+def cmd_sources(args) -> int:
+    from crawler import registry
+
+    try:
+        sources = registry.load(args.registry)
+    except registry.RegistryError as exc:
+        print(f"qsnews sources: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        found = registry.problems(sources)
+        for problem in found:
+            print(problem)
+        print(f"{len(sources)} sources, {len(found)} problems")
+        return 1 if found else 0
+    for s in sources:
+        print(f"{s.name}\t{s.kind}\t{s.level}\t{s.region_code}\t{s.cms}\t{s.layout}\t{s.start_urls[0]}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from crawler import registry
+
+    parser = argparse.ArgumentParser(prog="qsnews", description="Archive of Chinese quality-supervision news.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="serve the bundled sample sites, crawl them, archive, then serve Datasette")
+    _db_option(p)
+    p.add_argument("--no-serve", action="store_true", help="stop once the archive is built")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("crawl", help="crawl registered sources, or one unregistered list page")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="registry names")
+    p.add_argument("--all", action="store_true", help="every source in the registry")
+    p.add_argument("--url", help="an unregistered site's list page; the CMS family is detected")
+    p.add_argument("--registry", default=str(registry.REGISTRY), help="registry TOML file")
+    p.add_argument("--refresh", action="store_true", help="fetch known articles again")
+    p.add_argument("--full", action="store_true", help="page through every list page, not just the new ones")
+    _db_option(p)
+    p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("serve", help="serve the archive with Datasette")
+    _db_option(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("extract", help="run the cleaning chain on saved pages and print the records")
+    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="HTML, .html.gz or .txt files, or http(s) URLs")
+    p.add_argument("--url", help="the page's original URL (dates and links are read from it)")
+    p.add_argument("--json", action="store_true", help="one JSON object per input and line")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("status", help="per-source health of the archive")
+    _db_option(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("sources", help="list the source registry; --check validates it offline")
+    p.add_argument("--registry", default=str(registry.REGISTRY))
+    p.add_argument("--check", action="store_true")
+    p.set_defaults(func=cmd_sources)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""What crawl and status print, and the exit codes cron can act on."""
+from __future__ import annotations
+
+from archive import health
+
+EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 3, 4
+
+
+def print_runs(db_path, first_run_id: int) -> list[dict]:
+    runs = health.runs_after(db_path, first_run_id)
+    print(f"{'source':<28} {'status':<8} {'requests':>8} {'new':>5} {'updated':>7} {'errors':>6} {'blocked':>7}")
+    for r in runs:
+        print(f"{(r['source_name'] or '?'):<28} {r['status'] or '':<8} {r['requests'] or 0:>8} {r['new_articles'] or 0:>5}"
+              f" {r['updated_articles'] or 0:>7} {r['errors'] or 0:>6} {r['blocked'] or 0:>7}")
+    return runs
+
+
+def exit_code(runs: list[dict]) -> int:
+    """0 every source ok; 3 some source failed, erred or was blocked; 4 no source ran."""
+    if not runs:
+        return EXIT_NOTHING
+    return EXIT_OK if all(r["status"] == "ok" for r in runs) else EXIT_PARTIAL
+
+
+def _share(value) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def print_status(db_path) -> None:
+    rows = health.source_health(db_path)
+    print(f"{'source':<28} {'status':<8} {'last success':<25} {'articles':>8} {'7d':>4} {'30d':>4}"
+          f" {'title':>6} {'date':>6} {'body':>6} {'region':>6}")
+    for r in rows:
+        print(f"{r['name']:<28} {r['status'] or '-':<8} {r['last_success'] or '-':<25} {r['articles']:>8}"
+              f" {r['new_7d'] or 0:>4} {r['new_30d'] or 0:>4} {_share(r['with_title']):>6} {_share(r['with_date']):>6}"
+              f" {_share(r['with_body']):>6} {_share(r['with_region']):>6}")
