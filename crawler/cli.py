@@ -42,7 +42,8 @@ def _render(result: dict) -> str:
 def cmd_crawl(args) -> int:
     from crawler import registry
     from crawler.crawl import crawl
-    from crawler.report import print_runs, exit_code
+    from crawler.report import EXIT_LOCKED, exit_code, print_runs
+    from crawler.runlock import AlreadyRunning, exclusive
 
     if not args.sources and not args.url and not args.all:
         print("qsnews crawl: name sources, or --all, or --url LIST_PAGE", file=sys.stderr)
@@ -52,9 +53,24 @@ def cmd_crawl(args) -> int:
     except registry.RegistryError as exc:
         print(f"qsnews crawl: {exc}", file=sys.stderr)
         return 2
-    first_run = crawl(args.db, sources, url=args.url, registry_path=args.registry, refresh=args.refresh, full=args.full)
+    try:
+        with exclusive(args.db):
+            first_run = crawl(args.db, sources, url=args.url, registry_path=args.registry,
+                              refresh=args.refresh, full=args.full, settings=_log_settings(args.db))
+    except AlreadyRunning as exc:
+        print(f"qsnews crawl: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     runs = print_runs(args.db, first_run)
     return exit_code(runs)
+
+
+def _log_settings(db_path) -> dict:
+    """One log file per run, beside the archive, named by its start time."""
+    from datetime import datetime
+
+    logs = Path(db_path).parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return {"LOG_FILE": str(logs / f"crawl-{datetime.now():%Y%m%dT%H%M%S}.log"), "LOG_LEVEL": "INFO"}
 
 
 def cmd_demo(args) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from archive import health
 
-EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 3, 4
+EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING, EXIT_LOCKED = 0, 3, 4, 5
 
 
 def print_runs(db_path, first_run_id: int) -> list[dict]:
