@@ -1,0 +1,233 @@
+"""The archive's SQLite schema, created and migrated by code.
+
+Each migration is a numbered step applied once, in order, inside one
+``BEGIN IMMEDIATE`` transaction that also re-reads the version, so two
+processes opening an old database at the same time cannot both migrate it.
+The applied steps are recorded in ``qsnews_schema`` (hidden in Datasette);
+its presence is also how the Datasette plugin recognises an archive.
+
+Table and column names are the public contract (notes/contracts.md): add,
+never rename.  Everything stays readable by plain SQLite: the search index
+is an ordinary FTS5 table with the default ``unicode61`` tokenizer over
+pre-tokenised text (see ``archive.search``); changing an article's title or
+body needs the ``qsnews_index_text`` function the archive registers.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from archive import search
+
+VERSION_TABLE = "qsnews_schema"
+INDEX_TABLE = "qsnews_index"
+FTS_TABLE = "articles_fts"
+
+_V1_TABLES = """
+create table if not exists sources (
+    id integer primary key,
+    name text not null unique,
+    kind text,                 -- bureau / portal / mirror
+    level text,                -- national / province / prefecture / county
+    region_code text,          -- 6-digit administrative division code
+    province text,
+    prefecture text,
+    county text,
+    cms text,
+    homepage text,
+    start_urls text,           -- one URL per line
+    status text not null default 'new'
+);
+create table if not exists pages (
+    url text primary key,
+    source_id integer references sources(id),
+    fetched_at text,
+    http_status integer,
+    content_type text,
+    encoding text,
+    sha256 text,
+    warc_file text,
+    warc_offset integer,
+    outcome text check (outcome in ('article', 'list', 'attachment', 'skipped', 'error', 'blocked')),
+    reason text
+);
+create table if not exists articles (
+    id integer primary key,
+    url text not null unique,
+    canonical_url text,
+    source_id integer references sources(id),
+    title text,
+    title_derived integer not null default 0 check (title_derived in (0, 1)),
+    subtitle text,
+    published_at text,         -- ISO 8601 with offset, e.g. 2016-04-18T08:32:30+08:00
+    published_raw text,
+    source_name text,          -- 来源 as printed on the page
+    author text,
+    editor text,
+    section text,
+    province text,
+    prefecture text,
+    county text,
+    region_code text,
+    body text,                 -- body paragraphs joined by newlines, in the source's script
+    body_simplified text,
+    paragraph_count integer,
+    flags text not null default '[]',  -- JSON array of strings
+    content_hash text,
+    first_seen_at text,
+    last_seen_at text
+);
+create table if not exists paragraphs (
+    article_id integer not null references articles(id) on delete cascade,
+    position integer not null,
+    kind text not null,
+    text text not null,
+    reason text,
+    primary key (article_id, position)
+);
+create table if not exists crawl_runs (
+    id integer primary key,
+    started_at text not null,
+    finished_at text,
+    source_id integer references sources(id),
+    requests integer,
+    new_articles integer,
+    updated_articles integer,
+    errors integer,
+    blocked integer,
+    status text not null default 'running'
+);
+create index if not exists articles_published_at on articles(published_at);
+create index if not exists articles_source_id on articles(source_id);
+create index if not exists articles_region on articles(province, prefecture, county);
+create index if not exists articles_content_hash on articles(content_hash);
+create index if not exists pages_source_id on pages(source_id);
+create index if not exists crawl_runs_source_id on crawl_runs(source_id);
+"""
+
+
+def _v1_tables(conn: sqlite3.Connection) -> None:
+    for statement in _V1_TABLES.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+_INDEXED = f"{search.INDEX_FUNCTION}({{0}}.title), {search.INDEX_FUNCTION}({{0}}.body)"
+_FTS_TRIGGERS = (
+    f"""create trigger articles_fts_insert after insert on articles begin
+        insert into {FTS_TABLE}(rowid, title, body) values (new.id, {_INDEXED.format("new")});
+    end""",
+    f"""create trigger articles_fts_delete after delete on articles begin
+        insert into {FTS_TABLE}({FTS_TABLE}, rowid, title, body) values ('delete', old.id, {_INDEXED.format("old")});
+    end""",
+    f"""create trigger articles_fts_update after update of title, body on articles
+        when old.title is not new.title or old.body is not new.body begin
+        insert into {FTS_TABLE}({FTS_TABLE}, rowid, title, body) values ('delete', old.id, {_INDEXED.format("old")});
+        insert into {FTS_TABLE}(rowid, title, body) values (new.id, {_INDEXED.format("new")});
+    end""",
+)
+
+
+def _v2_search_index(conn: sqlite3.Connection) -> None:
+    """The bigram index (rowid = articles.id), kept current by triggers, filled for existing articles.
+
+    Contentless (``content=''``): the token text is about as big as the rest
+    of an article put together, and nothing reads it back (snippets come from
+    ``articles.body``), so only the index is kept — the database is ~40%
+    smaller.  The price is that removing an entry needs the tokens it was
+    indexed with; the triggers recompute them from the old row, so they must
+    be produced by the same code: ``qsnews_index`` records a fingerprint of
+    tokenizer and OpenCC versions and a mismatch rebuilds the whole index.
+    Writers without the ``qsnews_index_text`` function (plain sqlite3) get an
+    error instead of a silently stale index when they touch a title or body.
+    """
+    conn.execute(f"create virtual table {FTS_TABLE} using fts5(title, body, content = '', tokenize = 'unicode61')")
+    for trigger in _FTS_TRIGGERS:
+        conn.execute(trigger)
+    conn.execute(f"create table {INDEX_TABLE} (fingerprint text not null)")
+    rebuild_index(conn)
+
+
+def rebuild_index(conn: sqlite3.Connection) -> None:
+    """Re-tokenise every article (inside the caller's transaction)."""
+    conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('delete-all')")
+    conn.execute(f"insert into {FTS_TABLE}(rowid, title, body) select a.id, {_INDEXED.format('a')} from articles a")
+    conn.execute(f"delete from {INDEX_TABLE}")
+    conn.execute(f"insert into {INDEX_TABLE}(fingerprint) values (?)", (search.index_fingerprint(),))
+
+
+def _v3_published_year(conn: sqlite3.Connection) -> None:
+    """A virtual generated column so Datasette can facet articles by year on the table page itself."""
+    conn.execute(
+        "alter table articles add column published_year text "
+        "generated always as (substr(published_at, 1, 4)) virtual"
+    )
+
+
+MIGRATIONS = (
+    (1, "core tables: sources, pages, articles, paragraphs, crawl_runs", _v1_tables),
+    (2, "articles_fts: bigram full-text index", _v2_search_index),
+    (3, "articles.published_year for the year facet", _v3_published_year),
+)
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute("select 1 from sqlite_master where type = 'table' and name = ?", (VERSION_TABLE,)).fetchone()
+    if not exists:
+        return 0
+    return conn.execute(f"select coalesce(max(version), 0) from {VERSION_TABLE}").fetchone()[0]
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection):
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front, so concurrent writers wait, not fail."""
+    conn.execute("begin immediate")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
+
+
+def _fingerprint(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute(f"select fingerprint from {INDEX_TABLE}").fetchone()
+    return row[0] if row else None
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
+    """Bring the database up to ``target`` and its index up to this code; a no-op when both are. Returns the version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``) so the
+    transactions here are the only ones.  Registers ``qsnews_index_text`` on it.
+    """
+    search.register_functions(conn)
+    if current_version(conn) < target:
+        with transaction(conn):
+            conn.execute(
+                f"create table if not exists {VERSION_TABLE} "
+                "(version integer primary key, description text not null, applied_at text not null)"
+            )
+            done = current_version(conn)
+            for version, description, step in MIGRATIONS:
+                if done < version <= target:
+                    step(conn)
+                    conn.execute(
+                        f"insert into {VERSION_TABLE}(version, description, applied_at) values (?, ?, ?)",
+                        (version, description, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                    )
+    if current_version(conn) >= 2 and _fingerprint(conn) != search.index_fingerprint():
+        with transaction(conn):
+            if _fingerprint(conn) != search.index_fingerprint():
+                rebuild_index(conn)
+    return current_version(conn)
+
+
+def is_archive(conn: sqlite3.Connection) -> bool:
+    """True for a qsnews archive with its search index: what the Datasette plugin checks."""
+    names = {row[0] for row in conn.execute(
+        "select name from sqlite_master where name in (?, ?)", (VERSION_TABLE, FTS_TABLE)
+    )}
+    return names == {VERSION_TABLE, FTS_TABLE}

@@ -1,0 +1,209 @@
+"""``Archive``: the one writer of the SQLite archive (API fixed in notes/contracts.md).
+
+Every write is idempotent, so a crawl can be re-run or resumed at will:
+sources by name, pages by url, articles by url.  The database runs in WAL
+mode so Datasette can read while a crawl writes, with foreign keys on.
+Each method is one transaction; the search index is maintained by triggers
+(archive.schema) inside the same transaction, so the two never disagree.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from archive import schema
+from archive.search import to_simplified
+
+SOURCE_COLUMNS = ("name", "kind", "level", "region_code", "province", "prefecture", "county",
+                  "cms", "homepage", "start_urls", "status")
+PAGE_COLUMNS = ("url", "source_id", "fetched_at", "http_status", "content_type", "encoding", "sha256",
+                "warc_file", "warc_offset", "outcome", "reason")
+ARTICLE_COLUMNS = ("url", "canonical_url", "source_id", "title", "title_derived", "subtitle", "published_at",
+                   "published_raw", "source_name", "author", "editor", "section", "province", "prefecture",
+                   "county", "region_code", "body", "body_simplified", "paragraph_count", "flags", "content_hash")
+RUN_COUNTS = ("requests", "new_articles", "updated_articles", "errors", "blocked", "status")
+PARAGRAPH_COLUMNS = ("position", "kind", "text", "reason")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def connect(path) -> sqlite3.Connection:
+    """A connection as the archive wants it: autocommit (explicit transactions), WAL, foreign keys."""
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("pragma journal_mode = wal")
+    conn.execute("pragma synchronous = normal")
+    conn.execute("pragma foreign_keys = on")
+    return conn
+
+
+def _region_names(region_code: str) -> dict:
+    """Province / prefecture / county for a code, from the regions helper's table."""
+    try:
+        from pipelines.regions import lookup
+    except ImportError as exc:
+        raise RuntimeError(
+            f"archive: cannot fill region names for source region_code {region_code!r}: "
+            f"pipelines.regions.lookup is not available ({exc})"
+        ) from exc
+    region = lookup(region_code)
+    if region is None:
+        return {}
+    return {name: getattr(region, name, None) for name in ("province", "prefecture", "county")}
+
+
+class Archive:
+    """Opens (creating and migrating as needed) the archive at ``path``."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = connect(self.path)
+        schema.migrate(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- sources, pages, runs ------------------------------------------------
+
+    def upsert_source(self, row: dict) -> int:
+        """Insert or update a source by name; region names come from ``region_code``.
+
+        Names given explicitly in ``row`` win over the lookup; unknown keys
+        (registry extras) are ignored.
+        """
+        values = {k: row[k] for k in SOURCE_COLUMNS if k in row}
+        if isinstance(values.get("start_urls"), (list, tuple)):
+            values["start_urls"] = "\n".join(values["start_urls"])
+        if values.get("region_code"):
+            values["region_code"] = str(values["region_code"])
+            for name, place in _region_names(values["region_code"]).items():
+                if not values.get(name):
+                    values[name] = place
+        columns = list(values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "name")
+        sql = (f"insert into sources ({', '.join(columns)}) values ({', '.join('?' * len(columns))}) "
+               f"on conflict(name) do {'update set ' + updates if updates else 'nothing'}")
+        with schema.transaction(self.conn) as conn:
+            conn.execute(sql, [values[c] for c in columns])
+            return conn.execute("select id from sources where name = ?", (values["name"],)).fetchone()[0]
+
+    def set_source_status(self, source_id: int, status: str) -> None:
+        with schema.transaction(self.conn) as conn:
+            conn.execute("update sources set status = ? where id = ?", (status, source_id))
+
+    def record_page(self, row: dict) -> None:
+        """Insert or replace what is known about one fetched URL."""
+        values = {k: row.get(k) for k in PAGE_COLUMNS}
+        updates = ", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS if c != "url")
+        with schema.transaction(self.conn) as conn:
+            conn.execute(
+                f"insert into pages ({', '.join(PAGE_COLUMNS)}) values ({', '.join('?' * len(PAGE_COLUMNS))}) "
+                f"on conflict(url) do update set {updates}",
+                [values[c] for c in PAGE_COLUMNS],
+            )
+
+    def start_run(self, source_id: int | None) -> int:
+        with schema.transaction(self.conn) as conn:
+            cur = conn.execute("insert into crawl_runs (started_at, source_id) values (?, ?)", (_now(), source_id))
+            return cur.lastrowid
+
+    def finish_run(self, run_id: int, **counts) -> None:
+        """Close a run with its counts; ``status`` defaults to 'ok'."""
+        unknown = set(counts) - set(RUN_COUNTS)
+        if unknown:
+            raise ValueError(f"finish_run: unknown counts {sorted(unknown)}")
+        counts.setdefault("status", "ok")
+        sets = ", ".join(f"{c} = ?" for c in counts)
+        with schema.transaction(self.conn) as conn:
+            conn.execute(f"update crawl_runs set finished_at = ?, {sets} where id = ?",
+                         [_now(), *counts.values(), run_id])
+
+    # -- articles ----------------------------------------------------------
+
+    def known_article_urls(self, source_id: int | None = None) -> set[str]:
+        if source_id is None:
+            rows = self.conn.execute("select url from articles")
+        else:
+            rows = self.conn.execute("select url from articles where source_id = ?", (source_id,))
+        return {row[0] for row in rows}
+
+    def upsert_article(self, record: dict, source_id: int | None, seen_at: str) -> tuple[int, str]:
+        """Insert or update one cleaned record; returns (article id, 'new' | 'updated' | 'unchanged').
+
+        'unchanged' means every stored column and every paragraph is equal:
+        only ``last_seen_at`` moves.  On 'updated' the paragraphs are replaced
+        (the index follows title and body by trigger); ``first_seen_at`` never changes.
+        """
+        values = _article_values(record, source_id)
+        paragraphs = _paragraph_rows(record.get("paragraphs") or [])
+        with schema.transaction(self.conn) as conn:
+            old = conn.execute("select * from articles where url = ?", (values["url"],)).fetchone()
+            if old is None:
+                columns = [*ARTICLE_COLUMNS, "first_seen_at", "last_seen_at"]
+                cur = conn.execute(
+                    f"insert into articles ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
+                    [*(values[c] for c in ARTICLE_COLUMNS), seen_at, seen_at],
+                )
+                article_id, status = cur.lastrowid, "new"
+            else:
+                article_id = old["id"]
+                if values["source_id"] is None:
+                    values["source_id"] = old["source_id"]
+                same = all(old[c] == values[c] for c in ARTICLE_COLUMNS) and paragraphs == [
+                    tuple(r) for r in conn.execute(
+                        f"select {', '.join(PARAGRAPH_COLUMNS)} from paragraphs where article_id = ? order by position",
+                        (article_id,))
+                ]
+                sets = ", ".join(f"{c} = ?" for c in ARTICLE_COLUMNS)
+                conn.execute(f"update articles set {sets}, last_seen_at = ? where id = ?",
+                             [*(values[c] for c in ARTICLE_COLUMNS), seen_at, article_id])
+                status = "unchanged" if same else "updated"
+            if status != "unchanged":
+                conn.execute("delete from paragraphs where article_id = ?", (article_id,))
+                conn.executemany(
+                    f"insert into paragraphs (article_id, {', '.join(PARAGRAPH_COLUMNS)}) values (?, ?, ?, ?, ?)",
+                    [(article_id, *p) for p in paragraphs],
+                )
+        return article_id, status
+
+
+def _article_values(record: dict, source_id: int | None) -> dict:
+    """The ``articles`` row for a record, filling what the chain may leave out and normalising types."""
+    if not record.get("url"):
+        raise ValueError("upsert_article: record has no url")
+    values = {c: record.get(c) for c in ARTICLE_COLUMNS}
+    values["source_id"] = source_id
+    values["title_derived"] = int(bool(values["title_derived"]))
+    body = values["body"] or ""
+    if values["body_simplified"] is None:
+        values["body_simplified"] = to_simplified(body)
+    if values["content_hash"] is None:
+        values["content_hash"] = hashlib.sha256(values["body_simplified"].encode("utf-8")).hexdigest()
+    if values["paragraph_count"] is None:
+        paragraphs = record.get("paragraphs")
+        values["paragraph_count"] = (sum(1 for p in paragraphs if p.get("kind", "body") == "body")
+                                     if paragraphs else len([line for line in body.split("\n") if line]))
+    flags = values["flags"]
+    values["flags"] = flags if isinstance(flags, str) else json.dumps(list(flags or []), ensure_ascii=False)
+    return values
+
+
+def _paragraph_rows(paragraphs) -> list[tuple]:
+    rows = []
+    for i, p in enumerate(paragraphs):
+        position = p.get("position")
+        rows.append((i if position is None else position, p.get("kind") or "body", p.get("text") or "",
+                     p.get("reason")))
+    return rows
