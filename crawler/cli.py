@@ -75,8 +75,10 @@ def _log_settings(db_path) -> dict:
 
 def cmd_demo(args) -> int:
     from crawler.demo import build_demo_archive
+    from crawler.report import print_runs
 
-    build_demo_archive(args.db)
+    print_runs(args.db, build_demo_archive(args.db, settings=_log_settings(args.db)))
+    print(f"archive: {args.db}")
     if args.no_serve:
         return 0
     return cmd_serve(args)
@@ -93,13 +95,27 @@ def cmd_serve(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from crawler.report import print_status
+    from crawler import alerts
+    from crawler.report import check_status, print_status
 
     if not Path(args.db).exists():
         print(f"qsnews status: no archive at {args.db}", file=sys.stderr)
         return 2
-    print_status(args.db)
-    return 0
+    thresholds = {name: getattr(args, name) for name in ("max_silent_days", "min_coverage", "max_error_rate",
+                                                          "error_runs")}
+    if not args.check:
+        if args.webhook or args.rules or any(v is not None for v in thresholds.values()):
+            print("qsnews status: --rules, --webhook and thresholds go with --check", file=sys.stderr)
+            return 2
+        print_status(args.db, as_json=args.json)
+        return 0
+    try:
+        config = alerts.load_config(args.rules, **thresholds)
+    except alerts.ConfigError as exc:
+        print(f"qsnews status: {exc}", file=sys.stderr)
+        return 2
+    webhook = args.webhook or os.environ.get("QSNEWS_ALERT_WEBHOOK")
+    return check_status(args.db, config, webhook=webhook, as_json=args.json)
 
 
 def cmd_sources(args) -> int:
@@ -123,6 +139,7 @@ def cmd_sources(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from crawler import registry
+    from crawler.alerts import Thresholds
 
     parser = argparse.ArgumentParser(prog="qsnews", description="Archive of Chinese quality-supervision news.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,8 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per input and line")
     p.set_defaults(func=cmd_extract)
 
-    p = sub.add_parser("status", help="per-source health of the archive")
+    defaults = Thresholds()
+    p = sub.add_parser("status", help="per-source health of the archive; --check applies the alert rules",
+                       description="Exit codes with --check: 0 healthy, 1 alerts raised, 6 webhook failed.")
     _db_option(p)
+    p.add_argument("--check", action="store_true", help="apply the alert rules; exit 1 when any alert is raised")
+    p.add_argument("--json", action="store_true", help="print the health rows (or the --check report) as JSON")
+    p.add_argument("--rules", help="TOML file with an [alerts] table (thresholds, per-source overrides)")
+    p.add_argument("--max-silent-days", type=float,
+                   help=f"alert when no new article for this many days (default {defaults.max_silent_days:g})")
+    p.add_argument("--min-coverage", type=float,
+                   help=f"alert when title/date/body/region share is below (default {defaults.min_coverage:g})")
+    p.add_argument("--max-error-rate", type=float,
+                   help=f"alert when errors/requests is above (default {defaults.max_error_rate:g})")
+    p.add_argument("--error-runs", type=int,
+                   help=f"how many recent runs the error rate covers (default {defaults.error_runs})")
+    p.add_argument("--webhook", metavar="URL",
+                   help="POST the --check report as JSON here when alerts fire (default: $QSNEWS_ALERT_WEBHOOK)")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("sources", help="list the source registry; --check validates it offline")

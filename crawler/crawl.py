@@ -57,7 +57,7 @@ def crawl(
     from archive.health import last_run_id
 
     first_run_id = last_run_id(db_path)
-    process = CrawlerProcess(project_settings(db_path, **(settings or {})), install_root_handler=False)
+    process = CrawlerProcess(project_settings(db_path, **(settings or {})))
     common = {"known_urls": known, "refresh": refresh, "full": full, "registry": str(registry_path)}
     if url:
         from spiders import detect_family_from_url

@@ -109,12 +109,11 @@ class ArchivePipeline:
         requests = stats.get_value("downloader/request_count", 0)
         if self.counts["blocked"]:
             status = "blocked"
-            self.archive.set_source_status(self.source_id, "blocked")
         elif self.counts["errors"]:
             status = "partial"
         else:
             status = "ok"
-            self.archive.set_source_status(self.source_id, "ok")
+        self.archive.set_source_status(self.source_id, status)
         self.archive.finish_run(self.run_id, requests=requests, status=status, **self.counts)
 
 

@@ -1,0 +1,58 @@
+"""Scrapy settings for qsnews: a polite, honest, incremental crawler.
+
+Government sites are small and often fragile: one request at a time per
+domain, AutoThrottle on top, robots.txt obeyed, and a User-Agent that says who
+we are and how to reach us.  The demo and the tests set DOWNLOAD_DELAY to 0
+because they only talk to the loopback sample sites.
+"""
+import os
+
+BOT_NAME = "qsnews"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# Who to contact about this crawler; set QSNEWS_CONTACT (env or -s) to a mailbox or web page.
+QSNEWS_CONTACT = os.environ.get("QSNEWS_CONTACT", "https://github.com/qsnews/qsnews")
+USER_AGENT = f"qsnews/0.1 (+{QSNEWS_CONTACT})"
+ROBOTSTXT_OBEY = True
+
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = float(os.environ.get("QSNEWS_DOWNLOAD_DELAY", "2"))
+DOWNLOAD_TIMEOUT = 30
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# Retry only what the server says is transient (5xx, 429), waiting longer each time.
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 429]
+QSNEWS_RETRY_BACKOFF_BASE = 5.0  # seconds; doubled per retry, Retry-After wins when longer
+QSNEWS_RETRY_BACKOFF_MAX = 120.0
+
+# A list page chain deeper than this is a trap, not an archive (each source also has a page budget).
+DEPTH_LIMIT = 30
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.EncodingMiddleware": 560,
+    "crawler.middlewares.ChallengeMiddleware": 585,  # after decompression, before meta-refresh follows a challenge
+    "crawler.middlewares.HostMapMiddleware": 740,  # before HttpProxyMiddleware (750) reads meta["proxy"]
+    "crawler.middlewares.WarcMiddleware": 950,  # next to the downloader: records the bytes as received
+}
+
+ITEM_PIPELINES = {
+    "pipelines.scrapy_adapter.CleanPipeline": 300,
+    "pipelines.scrapy_adapter.ArchivePipeline": 800,
+}
+
+# {"www.cqn.com.cn": "127.0.0.1:8123", ...}: serve these hosts from the loopback sample sites.
+QSNEWS_HOST_MAP = {}
+QSNEWS_WARC_DIR = "data/warc"
+QSNEWS_DB = "data/qsnews.db"
+
+FEED_EXPORT_ENCODING = "utf-8"
+TELNETCONSOLE_ENABLED = False

@@ -1,0 +1,304 @@
+"""What every qsnews spider does, whatever the CMS: navigation only, no cleaning.
+
+A spider crawls one source (a registry entry, or an ad-hoc one built from a
+``url`` argument).  List pages yield article requests and further list pages;
+article pages yield one ``ArticleItem``; everything else a ``PageItem`` with
+an outcome, so the archive can say what happened to every URL.  Guards that
+keep a crawl small and polite live here: a page budget (``max_pages``), the
+offsite filter, attachments recorded but never downloaded, known articles not
+fetched again, paging that stops at the first list page with nothing new, and
+an error handler that turns any failure into a PageItem so one broken page
+never stops a crawl.
+
+A family module (spiders.trs, spiders.portal, spiders.generic) supplies the
+site-shape knowledge as plain functions, referenced by the spider's ``hooks``:
+``article_links(response) -> [Link]``, ``list_pages(response, full) -> [url]``,
+``continuation_pages(response) -> [url]`` and ``CONTAINER`` (XPath of the
+article body, used to join a multi-page article).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+
+from crawler.registry import REGISTRY, Source, find
+from crawler.items import PAGE_FIELDS, ArticleItem, PageItem
+from crawler.middlewares import Blocked
+
+ATTACHMENT = re.compile(r"\.(pdf|docx?|xlsx?|zip|rar|wps)$", re.I)
+DATE = re.compile(r"((?:19|20)\d\d)\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})")
+SPACE = re.compile(r"\s+")
+NEXT = re.compile(r"^(?:下一页|下页|后页|下一頁|next(?: page)?)\s*[>›»]*$|^[>›»]$", re.I)
+
+
+@dataclass(frozen=True)
+class Link:
+    """An outgoing link with what the page says next to it."""
+
+    url: str
+    title: str
+    date: str | None = None
+
+    def hints(self) -> dict:
+        return {k: v for k, v in (("list_title", self.title), ("list_date", self.date)) if v}
+
+
+def links(response, pattern: re.Pattern | None = None) -> list[Link]:
+    """Every distinct http(s) link on the page (fragment dropped), with its anchor text and nearby date."""
+    found: dict[str, Link] = {}
+    for a in response.xpath("//a[@href]"):
+        url = response.urljoin(a.attrib["href"].strip()).split("#")[0]
+        if not url.startswith(("http://", "https://")) or url in found:
+            continue
+        if pattern is not None and not pattern.search(url):
+            continue
+        text = SPACE.sub(" ", a.xpath("string(.)").get() or "").strip()
+        title = a.attrib.get("title", "").strip()
+        title = title if len(title) > len(text) else text  # lists truncate the text, not the title attribute
+        found[url] = Link(url, title, _date_near(a))
+    return list(found.values())
+
+
+def next_links(response, pattern: re.Pattern | None = None) -> list[str]:
+    """URLs of the page's next-page links ('下一页', 'next', '»' …), optionally of one URL shape."""
+    found = []
+    for a in response.xpath("//a[@href]"):
+        if NEXT.match(SPACE.sub(" ", a.xpath("string(.)").get() or "").strip()):
+            url = response.urljoin(a.attrib["href"].strip()).split("#")[0]
+            if pattern is None or pattern.search(url):
+                found.append(url)
+    return list(dict.fromkeys(found))
+
+
+def _date_near(anchor) -> str | None:
+    parent = anchor.xpath("..")
+    near = parent if len(parent.xpath(".//a")) == 1 else anchor.xpath("following-sibling::node()[position() <= 2]")
+    match = DATE.search(" ".join(near.xpath("string(.)").getall()))
+    return f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}" if match else None
+
+
+def requested_url(response) -> str:
+    """The URL the spider asked for, even after redirects: the one list pages link to and known_urls holds."""
+    return (response.meta.get("redirect_urls") or [response.url])[0]
+
+
+def page_fields(meta: dict) -> dict:
+    """The provenance WarcMiddleware put in ``meta['page']`` (empty when nothing was fetched)."""
+    page = meta.get("page") or {}
+    return {name: page.get(name) for name in PAGE_FIELDS}
+
+
+def join_pages(html: str, fragments: list[str], container: str | None) -> str:
+    """The first page's HTML with later pages' body containers appended inside its own container."""
+    if not fragments:
+        return html
+    from lxml import html as lhtml
+
+    doc = lhtml.document_fromstring(html)
+    found = doc.xpath(container) if container else []
+    target = found[0] if found else doc.body
+    for fragment in fragments:
+        target.append(lhtml.fragment_fromstring(fragment, create_parent="div"))
+    return lhtml.tostring(doc, encoding="unicode", method="html")
+
+
+def truthy(value) -> bool:
+    return value is True or str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_known(value) -> set[str]:
+    """``known_urls`` as the CLI passes it (a set) or from the command line (a file, one URL per line)."""
+    if not value:
+        return set()
+    if isinstance(value, str):
+        return {line.strip() for line in Path(value).read_text(encoding="utf-8").splitlines() if line.strip()}
+    return set(value)
+
+
+def adhoc_source(url: str, family: str) -> Source:
+    """A registry entry for an unregistered list page.  Its place is unknown (region 000000):
+    the cleaning chain infers the region from the text."""
+    host = urlsplit(url).hostname or url
+    return Source(name=host, kind="bureau", level="province", region_code="000000", cms=family,
+                  start_urls=(url,), allowed_domains=(host,), homepage=f"{urlsplit(url).scheme}://{host}/",
+                  notes="unregistered: crawled from a list page given on the command line")
+
+
+def _phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
+class QsnewsSpider(scrapy.Spider):
+    """Spider arguments (``-a name=value``, or keywords to ``CrawlerProcess.crawl``):
+
+    source      a registry name (or a ``Source``), looked up in ``registry`` (default crawler/sources.toml)
+    url         an unregistered list page instead of a source
+    known_urls  article URLs already archived (a set, or a file with one URL per line): not requested
+                again, and paging stops at a list page that lists only known ones
+    refresh     request known articles anyway;  full: page through every list page
+    max_pages   requests this run may make (default: the source's max_pages); DEPTH_LIMIT bounds depth
+    """
+
+    family = "generic"
+    hooks = None  # the family module; set by each subclass
+
+    def __init__(self, source=None, url=None, registry=None, known_urls=None, refresh=False, full=False,
+                 max_pages=None, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if isinstance(source, str):
+            source = find([source], registry or REGISTRY)[0]
+        if source is None and not url:
+            raise ValueError("give source=<registry name> or url=<list page>")
+        self.source = source or adhoc_source(url, self.family)
+        self.adhoc = source is None
+        self.start_urls = [url] if url else list(self.source.start_urls)
+        self.allowed_domains = list(self.source.allowed_domains)
+        self.known_urls = load_known(known_urls)
+        self.refresh, self.full = truthy(refresh), truthy(full)
+        self.max_pages = int(max_pages or self.source.max_pages)
+        self.requested: set[str] = set()
+        self.attachments_seen: set[str] = set()
+        self.blocked = False
+
+    @classmethod
+    def update_settings(cls, settings):
+        """The User-Agent names the contact from QSNEWS_CONTACT, however that setting was given."""
+        super().update_settings(settings)
+        contact = settings.get("QSNEWS_CONTACT")
+        if contact:
+            settings.set("USER_AGENT", f"qsnews/0.1 (+{contact})", priority=settings.getpriority("QSNEWS_CONTACT"))
+
+    # ------------------------------------------------------------------ requests
+    async def start(self):
+        for url in self.start_urls:
+            request = self.follow(url, self.parse_list)
+            if request is not None:
+                yield request
+
+    def on_site(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+    def follow(self, url: str, callback, **meta) -> scrapy.Request | None:
+        """A request within the budget, or None (already requested, off site, blocked, budget spent)."""
+        if self.blocked or url in self.requested or not self.on_site(url):
+            return None
+        if len(self.requested) >= self.max_pages:
+            if not self.crawler.stats.get_value("qsnews/budget_exhausted"):
+                self.logger.warning("%s: page budget of %d spent, not following %s", self.source.name, self.max_pages, url)
+            self.crawler.stats.inc_value("qsnews/budget_exhausted")
+            return None
+        self.requested.add(url)
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
+
+    # ------------------------------------------------------------------ family hooks
+    def article_links(self, response) -> list[Link]:
+        return [link for link in self.hooks.article_links(response) if self.on_site(link.url)]
+
+    def list_pages(self, response) -> list[str]:
+        return self.hooks.list_pages(response, self.full)
+
+    def continuation_pages(self, response) -> list[str]:
+        return self.hooks.continuation_pages(response)
+
+    # ------------------------------------------------------------------ callbacks
+    def parse_list(self, response):
+        if not isinstance(response, TextResponse):
+            yield self.page_item(response, "skipped", "not an HTML page")
+            return
+        yield self.page_item(response, "list")
+        yield from self.attachments(response)
+        found = self.article_links(response)
+        for link in found:
+            if self.refresh or link.url not in self.known_urls:
+                request = self.follow(link.url, self.parse_article, hints=link.hints())
+                if request is not None:
+                    yield request
+        # The list itself is the dated links; undated ones are often page chrome (a sidebar on every page).
+        listed = [link for link in found if link.date] or found
+        if listed and not self.full and all(link.url in self.known_urls for link in listed):
+            self.logger.info("%s: every article listed on %s is known; paging stops", self.source.name, response.url)
+            return
+        for url in self.list_pages(response):
+            request = self.follow(url, self.parse_list)
+            if request is not None:
+                yield request
+
+    def parse_article(self, response):
+        if not isinstance(response, TextResponse):
+            yield self.page_item(response, "skipped", "not an HTML page")
+            return
+        yield from self.attachments(response)
+        article = {"url": requested_url(response), "html": response.text, "meta": page_fields(response.meta),
+                   "hints": response.meta.get("hints") or {}, "fragments": []}
+        yield from self.next_part(article, self.continuation_pages(response))
+
+    def parse_part(self, response):
+        article = response.meta["article"]
+        yield self.page_item(response, "article", f"page {len(article['fragments']) + 2} of {article['url']}")
+        yield from self.attachments(response)
+        body = response.xpath(self.hooks.CONTAINER).get() if self.hooks.CONTAINER else None
+        article["fragments"].append(body or response.xpath("//body").get() or "")
+        yield from self.next_part(article, response.meta["remaining"])
+
+    def next_part(self, article: dict, remaining: list[str]):
+        """Fetch the next page of a multi-page article, or yield the assembled ArticleItem."""
+        while remaining:
+            request = self.follow(remaining[0], self.parse_part, article=article, remaining=remaining[1:])
+            if request is not None:
+                yield request
+                return
+            remaining = remaining[1:]
+        yield ArticleItem(url=article["url"], source_name=self.source.name, hints=article["hints"],
+                          html=join_pages(article["html"], article["fragments"], self.hooks.CONTAINER),
+                          **article["meta"])
+
+    def attachments(self, response):
+        """Attachment links are recorded, never downloaded."""
+        for a in response.xpath("//a[@href]"):
+            url = response.urljoin(a.attrib["href"].strip()).split("#")[0]
+            if ATTACHMENT.search(urlsplit(url).path) and url not in self.attachments_seen:
+                self.attachments_seen.add(url)
+                text = SPACE.sub(" ", a.xpath("string(.)").get() or "").strip()
+                yield PageItem(url=url, source_name=self.source.name, outcome="attachment",
+                               reason=f"linked from {response.url}" + (f": {text}" if text else ""))
+
+    def page_item(self, response, outcome: str, reason: str | None = None) -> PageItem:
+        return PageItem(url=requested_url(response), source_name=self.source.name, outcome=outcome, reason=reason,
+                        **page_fields(response.meta))
+
+    def on_error(self, failure):
+        """Any failure becomes a PageItem; a failed continuation page still lets its article through."""
+        request, exc = failure.request, failure.value
+        outcome = "error"
+        if isinstance(exc, Blocked):
+            outcome, reason = "blocked", exc.reason
+            self.blocked = True
+        elif isinstance(exc, HttpError):
+            status = exc.response.status
+            reason = f"HTTP {status} {_phrase(status)}"
+        elif isinstance(exc, IgnoreRequest):
+            outcome, reason = "skipped", str(exc) or "request ignored"
+        elif isinstance(exc, DNSLookupError):
+            reason = f"DNS lookup failed for {urlsplit(request.url).hostname}"
+        elif isinstance(exc, (TimeoutError, TCPTimedOutError)):
+            reason = "timeout"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        yield PageItem(url=request.url, source_name=self.source.name, outcome=outcome, reason=reason,
+                       **page_fields(request.meta))
+        if "article" in request.meta:
+            yield from self.next_part(request.meta["article"], request.meta["remaining"])
