@@ -130,6 +130,18 @@ class Archive:
             conn.execute(f"update crawl_runs set finished_at = ?, {sets} where id = ?",
                          [_now(), *counts.values(), run_id])
 
+    def article_pages(self) -> list[dict]:
+        """Every page archived as (part of) an article, with its source: what reprocessing reads."""
+        sql = """
+            select p.*, s.name as source_name, s.kind as source_kind, s.level as source_level,
+                   s.region_code as source_region_code, s.cms as source_cms
+            from pages p left join sources s on s.id = p.source_id
+            where p.outcome = 'article' order by p.url
+        """
+        cur = self.conn.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
+
     # -- articles ----------------------------------------------------------
 
     def known_article_urls(self, source_id: int | None = None) -> set[str]:

@@ -94,6 +94,17 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_reprocess(args) -> int:
+    from crawler.reprocess import reprocess
+
+    if not Path(args.db).exists():
+        print(f"qsnews reprocess: no archive at {args.db}", file=sys.stderr)
+        return 2
+    counts = reprocess(args.db)
+    print(" ".join(f"{name}={value}" for name, value in counts.items()))
+    return 3 if counts["errors"] else 0
+
+
 def cmd_status(args) -> int:
     from crawler import alerts
     from crawler.report import check_status, print_status
@@ -174,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_extract)
 
     defaults = Thresholds()
+    p = sub.add_parser("reprocess", help="rebuild every article from the archived raw pages (WARC), offline")
+    _db_option(p)
+    p.set_defaults(func=cmd_reprocess)
+
     p = sub.add_parser("status", help="per-source health of the archive; --check applies the alert rules",
                        description="Exit codes with --check: 0 healthy, 1 alerts raised, 6 webhook failed.")
     _db_option(p)

@@ -20,12 +20,12 @@ logger = logging.getLogger(__name__)
 PAGE_FIELDS = ("url", "http_status", "fetched_at", "content_type", "encoding", "sha256", "warc_file", "warc_offset")
 
 
-def source_context(source) -> dict:
-    """The registry entry as the cleaning chain wants it: codes plus place names."""
+def source_context(source: dict) -> dict:
+    """A source (name, kind, level, region_code) as the cleaning chain wants it: codes plus place names."""
     from pipelines.regions import lookup
 
-    ctx = {"name": source.name, "kind": source.kind, "level": source.level, "region_code": source.region_code}
-    region = lookup(source.region_code)
+    ctx = {key: source.get(key) for key in ("name", "kind", "level", "region_code")}
+    region = lookup(ctx["region_code"] or "")
     if region is not None:
         ctx.update(province=region.province, prefecture=region.prefecture, county=region.county)
     return ctx
@@ -49,7 +49,7 @@ class CleanPipeline:
             record = extract_html(
                 adapter["html"],
                 url=adapter["url"],
-                source=source_context(spider.source),
+                source=source_context(spider.source.row()),
                 hints=adapter.get("hints") or {},
             )
         except Exception as exc:  # one broken page never stops a crawl
