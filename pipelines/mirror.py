@@ -343,7 +343,8 @@ def _rebuilt(paragraph: Paragraph, text: str, kind: str = "body", reason: str | 
 def _repair_paragraph(paragraph: Paragraph, traditional: bool) -> tuple[list[Paragraph], set[str]]:
     """The body paragraph after repair, split around unrepairable spans, and the flags it earned."""
     text = paragraph.text
-    if _mostly_mojibake(text, traditional) and "?" not in text:
+    # Clean text in the other script (a simplified headline over a traditional body) is not mojibake.
+    if _mostly_mojibake(text, traditional) and _mostly_mojibake(text, not traditional) and "?" not in text:
         fixed = _utf8_as_gbk(text)
         if fixed is None:
             return [paragraph.mark("garbled", "pinyin-free mojibake, not repairable")], {"garbled"}

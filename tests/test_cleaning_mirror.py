@@ -121,3 +121,15 @@ def test_strip_annotations_flags_only_when_something_was_removed():
     assert [p.text for p in doc.paragraphs] == ["質量", "無注音"] and doc.flags == ("pinyin_removed",)
     assert strip_annotations(doc).flags == ("pinyin_removed",)
     assert strip_annotations(Document(paragraphs=(Paragraph("無注音"),))).flags == ()
+
+
+def test_clean_paragraph_in_the_other_script_is_not_mojibake():
+    """A simplified headline and info line over a traditional body (seed 003 as a TRS page) stay as they are."""
+    from pipelines.chain import extract_text
+
+    traditional_body = "今年以來,湖北省襄陽市襄州區質量技術監督局圍繞服務經濟發展,不斷完善運行體制,扎實推進各項活動。"
+    record = extract_text("襄州区质监局服务区域经济发展 推动质监能力建设上台阶\n"
+                          "发布时间：2012-07-18 09:31 来源：襄州区质量技术监督局\n" + traditional_body * 3)
+    kinds = [p["kind"] for p in record["paragraphs"]]
+    assert "garbled" not in kinds and "garbled" not in record["flags"]
+    assert record["title"] == "襄州区质监局服务区域经济发展 推动质监能力建设上台阶"
