@@ -1,7 +1,6 @@
 """Run spiders in one Scrapy process against the archive: the Python API behind `qsnews crawl`."""
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
@@ -9,22 +8,23 @@ from scrapy.settings import Settings
 
 from crawler import registry
 
-FAMILY_SPIDERS = {"trs": "spiders.trs", "portal": "spiders.portal", "generic": "spiders.generic", "hanweb": "spiders.hanweb"}
-
 
 def spider_class(family: str):
-    """The spider class for a CMS family; families without a spider yet use the generic one."""
-    module_name = FAMILY_SPIDERS.get(family, "spiders.generic")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
-        module = importlib.import_module("spiders.generic")
-    return module.SPIDER
+    """The spider for a CMS family (spider names are family names); unknown families use the generic one."""
+    from scrapy.spiderloader import SpiderLoader
+
+    loader = SpiderLoader.from_settings(project_settings_module())
+    return loader.load(family if family in loader.list() else "generic")
+
+
+def project_settings_module() -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    return settings
 
 
 def project_settings(db_path: str | Path, **overrides) -> Settings:
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+    settings = project_settings_module()
     db_path = Path(db_path)
     settings.set("QSNEWS_DB", str(db_path), priority="cmdline")
     settings.set("QSNEWS_WARC_DIR", str(db_path.parent / "warc"), priority="cmdline")

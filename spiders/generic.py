@@ -62,11 +62,3 @@ class GenericSpider(QsnewsSpider):
                 self.logger.info("%s looks like a %s site: navigating it as one", response.url, family)
                 self.hooks = importlib.import_module(hooks)
         yield from super().parse_list(response)
-
-
-def __getattr__(name):
-    """``SPIDER``, the class crawler.crawl picks per family; not a module global, so Scrapy's
-    spider loader does not list the class twice."""
-    if name == "SPIDER":
-        return GenericSpider
-    raise AttributeError(name)

@@ -36,11 +36,3 @@ class PortalSpider(QsnewsSpider):
     name = "portal"
     family = "portal"
     hooks = sys.modules[__name__]
-
-
-def __getattr__(name):
-    """``SPIDER``, the class crawler.crawl picks per family; not a module global, so Scrapy's
-    spider loader does not list the class twice."""
-    if name == "SPIDER":
-        return PortalSpider
-    raise AttributeError(name)

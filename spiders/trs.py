@@ -62,11 +62,3 @@ class TrsSpider(QsnewsSpider):
     name = "trs"
     family = "trs"
     hooks = sys.modules[__name__]
-
-
-def __getattr__(name):
-    """``SPIDER``, the class crawler.crawl picks per family; not a module global, so Scrapy's
-    spider loader does not list the class twice."""
-    if name == "SPIDER":
-        return TrsSpider
-    raise AttributeError(name)

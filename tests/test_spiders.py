@@ -273,9 +273,9 @@ def test_network_failures_become_error_pages(exc, reason):
     from scrapy import Request
     from twisted.internet.error import DNSLookupError, TimeoutError
 
-    from spiders.trs import SPIDER
+    from spiders.trs import TrsSpider
 
-    spider = SPIDER(source=TRS, registry=str(DEMO))
+    spider = TrsSpider(source=TRS, registry=str(DEMO))
     error = DNSLookupError("no such host") if exc == "dns" else TimeoutError()
     (item,) = spider.on_error(_failure(error, Request(f"{HUBEI}/xwzx/szdt/index.html")))
     assert item["outcome"] == "error" and item["reason"] == reason and item["source_name"] == TRS
@@ -285,9 +285,9 @@ def test_a_failed_continuation_page_still_lets_its_article_through():
     from scrapy import Request
     from twisted.internet.error import TimeoutError
 
-    from spiders.trs import SPIDER
+    from spiders.trs import TrsSpider
 
-    spider = SPIDER(source=TRS, registry=str(DEMO))
+    spider = TrsSpider(source=TRS, registry=str(DEMO))
     article = {"url": f"{HUBEI}/a/t20140822_1.html", "html": "<html><body><div class='TRS_Editor'>一</div></body></html>",
                "meta": {}, "hints": {"list_title": "标题"}, "fragments": []}
     request = Request(f"{HUBEI}/a/t20140822_1_1.html", meta={"article": article, "remaining": []})
