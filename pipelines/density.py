@@ -21,7 +21,7 @@ _PUNCT = re.compile(r"[，。；！？、,;!?]|\.(?=\s)")
 _POSITIVE = re.compile(r"article|body|content|entry|main|post|text|story|detail|zoom|editor|con_?nr|news_?con|"
                        r"正文", re.I)
 _NEGATIVE = re.compile(r"comment|foot|nav|menu|sidebar|side_|related|relate|recommend|share|copyright|banner|"
-                       r"crumb|hot|rank|widget|login|header|friend|xgxw|xglj|advert|\bads?\b|tags?\b|social|"
+                       r"crumb|\bhot|rank|widget|login|header|friend|xgxw|xglj|advert|\bads?\b|tags?\b|social|"
                        r"toolbar|pagination|pager", re.I)
 _SENTENCE_END = re.compile(r"[。！？.!?]$")
 _CONTAINER_TAGS = frozenset(("div", "td", "section", "article", "main", "body", "form", "center", "font", "span"))
@@ -33,6 +33,7 @@ _CLASS_TRUST = 10  # a name earns its full weight only once the element holds th
 _RIVAL_SHARE = 0.75  # a disjoint candidate this close to the best one is the other half of the article
 _PROMOTE_REACH = 6
 _MIN_CMS_TEXT = 2  # characters; a CMS container with any real text is the body, however short
+_MAX_TITLE = 120
 _TITLE_SPLIT = re.compile(r"\s*[_|\-–—]\s*")
 _FAR_FROM_TITLE = 0.5
 _TITLE_REACH = 20  # blocks (byline, share buttons, lead image) allowed between headline and body
@@ -50,7 +51,7 @@ def title_index(blocks, page_meta: dict) -> int | None:
         if len(text) >= 4 and (text in variants or any(text in t for t in full)):
             return i
     for i, block in enumerate(blocks):
-        if block.length <= 120 and _fold(block.text) in variants and not block.link_chars:
+        if block.length <= _MAX_TITLE and _fold(block.text) in variants and not block.link_chars:
             return i
     return h1s[0] if len(h1s) == 1 else None
 
@@ -64,11 +65,11 @@ def choose_ranges(walk: Walk, title: int | None = None) -> tuple[list[tuple[int,
 
     ``title`` is the index of the headline block (``title_index``): the body is expected right below it.
     """
-    if "begin" in walk.markers:
-        end = walk.markers.get("end", float("inf"))
-        if end > walk.markers["begin"]:
-            return [(walk.markers["begin"], end)], "zjeg"
     totals = SpanTotals(walk.blocks)
+    if "begin" in walk.markers:  # an empty marked range is a template whose body comes by script
+        marked = (walk.markers["begin"], walk.markers.get("end", float("inf")))
+        if totals.lengths(marked)[0] >= _MIN_CMS_TEXT:
+            return [marked], "zjeg"
     found = _cms_container(walk, totals)
     if found is not None:
         name, el = found

@@ -45,14 +45,15 @@ _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[\s\u3000]*\n[\s\u3000]*(?=[{_CJK}])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)  # not visibility: WeChat reveals #js_content by script
 # Page furniture (readability's "unlikely candidates"): text inside is not scored as body and, when it sits inside
 # the chosen body container, is marked boilerplate.  A name that also says article/body/main/content is a wrapper.
-_FURNITURE = re.compile(r"comment|disqus|footer|sidebar|sponsor|popup|shoutbox|related|recommend|crumb|share|"
-                        r"social|navbar|\bnav\b|menu|masthead|pagination|pager|advert|copyright|xgxw|xglj", re.I)
+_FURNITURE = re.compile(r"comment|disqus|footer|sidebar|sponsor|popup|shoutbox|relate|recommend|crumb|share|"
+                        r"social|navbar|\bnav\b|menu|masthead|pagination|pager|advert|copyright|statement|disclaimer|"
+                        r"xgxw|xglj", re.I)
 _WRAPPER = re.compile(r"article|body|main|content|column|zoom|editor", re.I)
 _FURNITURE_TAGS = frozenset(("nav", "aside", "footer"))
 _NEVER_FURNITURE = frozenset(("html", "body", "main", "article"))
 _WRAPPER_SHARE = 40  # percent of the page's text above which a "sidebar"-classed element is a wrapper
 _CENTER_STYLE = re.compile(r"text-align\s*:\s*center", re.I)
-_IMAGE_FILE = re.compile(r"\.(jpe?g|png|gif|bmp|webp|svg)$|^[\w\-]+$", re.I)
+_IMAGE_FILE = re.compile(r"\.(jpe?g|png|gif|bmp|webp|svg)$|^[A-Za-z0-9_\-]+$", re.I)  # file names, ids
 _SMALL_FORM = 300  # a <form> with less text than this is a search/login/comment box
 
 
@@ -115,14 +116,13 @@ def _is_skipped(el, tag: str) -> bool:
 
 
 def _furniture_name(el, names: list[str]) -> str | None:
-    """'nav', 'comment', 'related' ... when the element looks like page furniture rather than content."""
-    if el.tag in _NEVER_FURNITURE:
+    """The tag (nav, aside, footer) or the class/id token ("related", "share-box") that makes the element
+    look like page furniture rather than content; None for content and for wrappers."""
+    if el.tag in _NEVER_FURNITURE or _WRAPPER.search(" ".join(names)):
         return None
-    names = " ".join(names)
-    found = el.tag if el.tag in _FURNITURE_TAGS else _FURNITURE.search(names)
-    if not found or _WRAPPER.search(names):
-        return None
-    return found if isinstance(found, str) else found.group(0).lower()
+    if el.tag in _FURNITURE_TAGS:
+        return el.tag
+    return next((name for name in names if _FURNITURE.search(name)), None)
 
 
 def _mark_furniture(walk: Walk, candidates: list) -> None:

@@ -21,10 +21,14 @@ from lxml import etree
 
 from .density import choose_ranges, title_index
 from .document import Document, Paragraph
-from .htmlblocks import Block, normalize, segment
+from .htmlblocks import Block, class_names, normalize, segment
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_FLATTENINGS = (  # tried in turn while libxml2 still finds the page too deep
+    (re.compile(r"</?(?:font|span|b|strong|i|em|u|small|big|sup|sub)\b[^>]*>", re.I), ""),
+    (re.compile(r"</?(?:div|section|article|center|blockquote|dl|dd|dt)\b[^>]*>", re.I), "<br>"),
+)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _MARKER = re.compile(r"^(vsbcontent_(start|end)|ZJEG_RSS\.content\.(begin|end)|正文(开始|结束))$", re.I)
 _META_LINE = re.compile(r"发布时间|发布日期|发表时间|时间[:：]|日期[:：]|来源[:：]|信息来源|作者[:：]|记者|编辑|浏览|点击|"
@@ -34,6 +38,7 @@ _TITLE_CLASS = re.compile(r"title|tit\b|bt\b|headline|biaoti", re.I)
 _CAPTION_WORDS = re.compile(r"^(图为|图[:：]|（图|\(图|图\d)|[摄供]图?[）)]?$|摄$")
 _MAX_CAPTION = 80
 _MAX_META_LINE = 200
+_SHORT_LINE = 120  # longest subtitle, title-classed line or credit line
 _HEADER_REACH = 30  # blocks between title and body beyond which they are not one header
 _TRAILER_REACH = 8
 _LINK_LIST = 0.6  # link share above which a list item in the body is a link list
@@ -52,21 +57,38 @@ def html_to_document(html: str, url: str | None = None) -> Document:
     page_meta = read_page_meta(root)
     walk = segment(root)
     title = title_index(walk.blocks, page_meta)
-    ranges, _how = choose_ranges(walk, title)
+    ranges, _ = choose_ranges(walk, title)
     paragraphs = _paragraphs(walk.blocks, ranges, title)
     return Document(url=url, html=html, paragraphs=tuple(paragraphs), page_meta=page_meta)
 
 
 def parse_html(html: str):
-    """lxml's forgiving HTML parser on cleaned text; None when nothing parseable is left."""
+    """lxml's forgiving HTML parser on cleaned text; None when nothing parseable is left.
+
+    libxml2 stops reading at 2048 levels of nesting and silently drops the rest of the page; old
+    FrontPage-era pages get there with thousands of unclosed <font> tags.  Then the page is parsed again
+    with inline formatting tags removed and, if still too deep, with <div>-like wrappers turned into <br>.
+    """
     text = _XML_DECL.sub("", _CONTROL.sub("", html))
     if not text.strip():
         return None
+    root, too_deep = _parse_once(text)
+    for pattern, replacement in _FLATTENINGS:
+        if not too_deep:
+            break
+        text = pattern.sub(replacement, text)
+        root, too_deep = _parse_once(text)
+    return root
+
+
+def _parse_once(text: str):
+    """(root or None, whether libxml2 gave up on the nesting depth)."""
     parser = lxml.html.HTMLParser(huge_tree=True, remove_comments=False)
     try:
-        return lxml.html.document_fromstring(text, parser=parser)
+        root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        return None
+        root = None
+    return root, any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
 
 
 def read_page_meta(root) -> dict:
@@ -87,6 +109,7 @@ def read_page_meta(root) -> dict:
 
 
 def _read_meta_tag(el, meta: dict) -> None:
+    """One <meta>: its charset (either spelling) and its name/property value."""
     if el.get("charset"):
         meta.setdefault("charset", el.get("charset").strip().lower())
     equiv = (el.get("http-equiv") or "").lower()
@@ -153,7 +176,7 @@ def _header(before: list[Block], start: int | None) -> list[Paragraph]:
         return []
     out = [_paragraph(before[start], tag="h1")]
     for i, block in enumerate(before[start + 1:], start + 1):
-        if i == start + 1 and block.tag in ("h2", "h3", "h4") and block.length <= 120:
+        if i == start + 1 and block.tag in ("h2", "h3", "h4") and block.length <= _SHORT_LINE:
             out.append(_paragraph(block))
         elif block.length <= _MAX_META_LINE and _META_LINE.search(block.text):
             out.append(_paragraph(block, tag="meta-line"))
@@ -168,8 +191,8 @@ def _nearest_title_line(before: list[Block]) -> int | None:
             return i
     for i in reach:
         owner = before[i].owner
-        names = " ".join(filter(None, (owner.get("class"), owner.get("id")))) if owner is not None else ""
-        if _TITLE_CLASS.search(names) and 4 <= before[i].length <= 120 and before[i].link_chars == 0:
+        names = " ".join(class_names(owner)) if owner is not None else ""
+        if _TITLE_CLASS.search(names) and 4 <= before[i].length <= _SHORT_LINE and before[i].link_chars == 0:
             return i
     return None
 
@@ -178,11 +201,15 @@ def _trailer(after: list[Block]) -> list[Paragraph]:
     """Credit lines (责任编辑, 来源 …) right below the body."""
     out = []
     for block in after[:_TRAILER_REACH]:
-        if block.length > 120:
+        if block.length > _SHORT_LINE:
             break
-        if _CREDIT_LINE.search(block.text) and block.link_density < 0.5:
+        if _is_credit(block):
             out.append(_paragraph(block, tag="meta-line"))
     return out
+
+
+def _is_credit(block: Block) -> bool:
+    return block.length <= _SHORT_LINE and block.link_density < 0.5 and bool(_CREDIT_LINE.search(block.text))
 
 
 def _body_paragraph(block: Block, in_link_run: bool, tag: str | None) -> Paragraph | None:
@@ -193,6 +220,8 @@ def _body_paragraph(block: Block, in_link_run: bool, tag: str | None) -> Paragra
         return _paragraph(block, tag=tag)
     if _is_caption(block):
         return _paragraph(block, kind="caption", reason="photo caption", tag="figcaption")
+    if block.furniture and _is_credit(block):  # a <footer> under the article still carries 责任编辑
+        return _paragraph(block, tag="meta-line")
     if block.furniture:
         return _paragraph(block, kind="boilerplate", reason=f"inside {block.furniture} block")
     if in_link_run or (block.tag == "li" and block.link_density >= _LINK_LIST):
@@ -201,6 +230,7 @@ def _body_paragraph(block: Block, in_link_run: bool, tag: str | None) -> Paragra
 
 
 def _is_caption(block: Block) -> bool:
+    """<figcaption>, an image's alt text, or a short centred/"图为…" line right after an image."""
     if block.tag == "figcaption" or block.alt:
         return True
     short = block.length <= _MAX_CAPTION
