@@ -22,7 +22,9 @@ $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/qsnews demo --db $(DB)
 
+# System packages the tests drive (redis-server, chromium) are installed when missing.
 test: $(VENV)/.installed
+	sh deploy/ensure-redis.sh
 	$(BIN)/python -m pytest -q
 
 crawl: $(VENV)/.installed

@@ -11,7 +11,8 @@ Only hooks and APIs that exist in both Datasette 0.65 and the 1.0 alphas are use
   Datasette's own function.  ``qsnews_query`` is the same function under a name
   that fails loudly when the plugin is missing, for the canned queries.
 * Routes (``/-/search``, ``/-/article/<id>``, ``/-/article/<id>/raw``,
-  ``/-/export.csv``) serve the first database that is a qsnews archive.
+  ``/-/export.csv``, ``/-/charts`` and its SVGs from ``archive.charts``) serve
+  the first database that is a qsnews archive.
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from datasette.utils.asgi import Forbidden, NotFound, Response
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup
 
-from archive import queries, schema
+from archive import charts, queries, schema
 from archive.raw import read_raw
+from archive.readonly import asgi_wrapper  # noqa: F401  (a hook: every write method gets 405)
 from archive.search import parse_query, register_functions, to_fts_query
 from archive.snippets import highlight, snippet
 
@@ -67,6 +69,8 @@ def register_routes():
         (r"^/-/article/(?P<id>\d+)$", article_view),
         (r"^/-/article/(?P<id>\d+)/raw$", raw_view),
         (r"^/-/export\.csv$", export_view),
+        (r"^/-/charts$", charts.page_view),
+        (r"^/-/charts/(?P<chart>month|province)\.svg$", charts.svg_view),
     ]
 
 
@@ -81,10 +85,12 @@ def render_cell(row, value, column, table, database, datasette):
 
 @hookimpl
 def extra_body_script(view_name, table):
-    """Carry the table page's search and facet filters over to the search and CSV links in its description."""
+    """Carry the table page's search and facet filters over to the search, CSV and chart links in its description."""
     if view_name == "table" and table == "articles":
-        return ("document.querySelectorAll('a.qsnews-export, a.qsnews-search')"
-                ".forEach(a => { a.search = location.search; });")
+        return ("document.querySelectorAll('a.qsnews-export, a.qsnews-search, a.qsnews-charts')"
+                ".forEach(a => { a.search = location.search; });"
+                "document.querySelectorAll('img.qsnews-chart')"
+                ".forEach(i => { const u = new URL(i.src); u.search = location.search; i.src = u.href; });")
     return None
 
 

@@ -165,10 +165,17 @@ def _v3_published_year(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4_page_validators(conn: sqlite3.Connection) -> None:
+    """The ETag and Last-Modified a page was served with, so the next crawl can ask 'changed since?'."""
+    conn.execute("alter table pages add column etag text")
+    conn.execute("alter table pages add column last_modified text")
+
+
 MIGRATIONS = (
     (1, "core tables: sources, pages, articles, paragraphs, crawl_runs", _v1_tables),
     (2, "articles_fts: bigram full-text index", _v2_search_index),
     (3, "articles.published_year for the year facet", _v3_published_year),
+    (4, "pages.etag and pages.last_modified for conditional GET", _v4_page_validators),
 )
 LATEST = MIGRATIONS[-1][0]
 
@@ -187,7 +194,8 @@ def transaction(conn: sqlite3.Connection):
     try:
         yield conn
     except BaseException:
-        conn.execute("rollback")
+        if conn.in_transaction:  # SQLite has already rolled back after a full disk or I/O error
+            conn.execute("rollback")
         raise
     conn.execute("commit")
 

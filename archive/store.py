@@ -20,7 +20,7 @@ from archive.search import to_simplified
 SOURCE_COLUMNS = ("name", "kind", "level", "region_code", "province", "prefecture", "county",
                   "cms", "homepage", "start_urls", "status")
 PAGE_COLUMNS = ("url", "source_id", "fetched_at", "http_status", "content_type", "encoding", "sha256",
-                "warc_file", "warc_offset", "outcome", "reason")
+                "warc_file", "warc_offset", "outcome", "reason", "etag", "last_modified")
 ARTICLE_COLUMNS = ("url", "canonical_url", "source_id", "title", "title_derived", "subtitle", "published_at",
                    "published_raw", "source_name", "author", "editor", "section", "province", "prefecture",
                    "county", "region_code", "body", "body_simplified", "paragraph_count", "flags", "content_hash")
@@ -113,6 +113,21 @@ class Archive:
                 f"on conflict(url) do update set {updates}",
                 [values[c] for c in PAGE_COLUMNS],
             )
+
+    def page_validators(self) -> dict[str, dict]:
+        """What a conditional GET can send for each page fetched whole before: {url: {etag, last_modified,
+        fetched_at}}, for pages served whole (200) or confirmed unchanged (304) with a validator."""
+        rows = self.conn.execute(
+            "select url, etag, last_modified, fetched_at from pages "
+            "where http_status in (200, 304) and (etag is not null or last_modified is not null)")
+        return {row["url"]: {k: row[k] for k in ("etag", "last_modified", "fetched_at")} for row in rows}
+
+    def last_blocked_at(self, source_name: str) -> str | None:
+        """When the source's latest run that was blocked finished, if the source is still marked blocked."""
+        row = self.conn.execute(
+            "select max(r.finished_at) from sources s join crawl_runs r on r.source_id = s.id "
+            "where s.name = ? and s.status = 'blocked' and r.status = 'blocked'", (source_name,)).fetchone()
+        return row[0] if row else None
 
     def start_run(self, source_id: int | None) -> int:
         with schema.transaction(self.conn) as conn:

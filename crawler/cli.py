@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -42,8 +44,9 @@ def _render(result: dict) -> str:
 def cmd_crawl(args) -> int:
     from crawler import registry
     from crawler.crawl import crawl
-    from crawler.report import EXIT_LOCKED, exit_code, print_runs
+    from crawler.report import EXIT_LOCKED, EXIT_STORAGE, exit_code, print_runs
     from crawler.runlock import AlreadyRunning, exclusive
+    from crawler.storage import ArchiveUnwritable, describe
 
     if not args.sources and not args.url and not args.all:
         print("qsnews crawl: name sources, or --all, or --url LIST_PAGE", file=sys.stderr)
@@ -53,15 +56,69 @@ def cmd_crawl(args) -> int:
     except registry.RegistryError as exc:
         print(f"qsnews crawl: {exc}", file=sys.stderr)
         return 2
+    if os.environ.get("QSNEWS_REDIS_URL"):
+        return cmd_worker(args, sources)
+    logging.raiseExceptions = False  # the log beside a full archive must not print a traceback per line
     try:
         with exclusive(args.db):
-            first_run = crawl(args.db, sources, url=args.url, registry_path=args.registry,
-                              refresh=args.refresh, full=args.full, settings=_log_settings(args.db))
+            first_run = crawl(args.db, sources, url=args.url, registry_path=args.registry, refresh=args.refresh,
+                              full=args.full, since=args.since, force=args.force,
+                              settings={**_log_settings(args.db), **dict(args.set)})
     except AlreadyRunning as exc:
         print(f"qsnews crawl: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    except (ArchiveUnwritable, OSError, sqlite3.Error) as exc:
+        message = str(exc) if isinstance(exc, ArchiveUnwritable) else describe(exc, args.db)
+        if message is None:
+            raise
+        print(f"qsnews crawl: {message}", file=sys.stderr)
+        return EXIT_STORAGE
     runs = print_runs(args.db, first_run)
     return exit_code(runs)
+
+
+def cmd_worker(args, sources) -> int:
+    """`qsnews crawl` as a scale-out worker: no archive, no lock; `qsnews ingest` writes what it finds."""
+    from crawler.worker import work
+
+    return work(args.db, os.environ["QSNEWS_REDIS_URL"], sources, url=args.url, registry_path=args.registry,
+                refresh=args.refresh, full=args.full, settings={**_log_settings(args.db), **dict(args.set)})
+
+
+def cmd_ingest(args) -> int:
+    from crawler.ingest import ingest
+    from crawler.report import EXIT_LOCKED
+    from crawler.runlock import AlreadyRunning, exclusive
+
+    if not args.redis:
+        print("qsnews ingest: give --redis URL or set QSNEWS_REDIS_URL", file=sys.stderr)
+        return 2
+    try:
+        with exclusive(args.db):
+            counts = ingest(args.db, args.redis, until_empty=args.until_empty, idle_timeout=args.idle_timeout)
+    except AlreadyRunning as exc:
+        print(f"qsnews ingest: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except KeyboardInterrupt:
+        return 130
+    print(" ".join(f"{name}={value}" for name, value in counts.items()))
+    return 0
+
+
+def _iso_date(value: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _setting(value: str) -> tuple[str, str]:
+    name, sep, setting = value.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {value!r}")
+    return name, setting
 
 
 def _log_settings(db_path) -> dict:
@@ -169,8 +226,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registry", default=str(registry.REGISTRY), help="registry TOML file")
     p.add_argument("--refresh", action="store_true", help="fetch known articles again")
     p.add_argument("--full", action="store_true", help="page through every list page, not just the new ones")
+    p.add_argument("--since", type=_iso_date, metavar="YYYY-MM-DD",
+                   help="skip articles listed as older; paging stops at a list page older throughout")
+    p.add_argument("--force", action="store_true", help="crawl sources still cooling down after being blocked")
+    p.add_argument("-s", "--set", action="append", type=_setting, default=[], metavar="NAME=VALUE",
+                   help="override a Scrapy/qsnews setting (e.g. DOWNLOAD_DELAY=0); repeatable")
     _db_option(p)
     p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("ingest", help="scale-out: write what crawl workers pushed to Redis into the archive")
+    _db_option(p)
+    p.add_argument("--redis", default=os.environ.get("QSNEWS_REDIS_URL"), metavar="URL",
+                   help="the workers' Redis (default: $QSNEWS_REDIS_URL)")
+    until = p.add_mutually_exclusive_group()
+    until.add_argument("--until-empty", action="store_true", help="stop once the item queue is empty")
+    until.add_argument("--idle-timeout", type=float, metavar="S", help="stop after S seconds with nothing to ingest")
+    p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="serve the archive with Datasette")
     _db_option(p)

@@ -1,6 +1,7 @@
 """Run spiders in one Scrapy process against the archive: the Python API behind `qsnews crawl`."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
@@ -33,6 +34,24 @@ def project_settings(db_path: str | Path, **overrides) -> Settings:
     return settings
 
 
+def cooling_down(archive, name: str, hours: float, now: datetime | None = None) -> bool:
+    """True while a source marked blocked is within ``hours`` of the run that found it blocked:
+    asking again so soon only renews the block (and looks like the bot the site took us for)."""
+    blocked_at = archive.last_blocked_at(name)
+    if not blocked_at or hours <= 0:
+        return False
+    when = datetime.fromisoformat(blocked_at)
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return (now or datetime.now(timezone.utc)) - when < timedelta(hours=hours)
+
+
+def skip_blocked(archive, row: dict) -> None:
+    """Record a run that did not happen, so the report and the health view say why."""
+    run_id = archive.start_run(archive.upsert_source(row))
+    archive.finish_run(run_id, requests=0, new_articles=0, updated_articles=0, errors=0, blocked=0,
+                       status="skipped-blocked")
+
+
 def crawl(
     db_path: str | Path,
     sources: list[registry.Source] = (),
@@ -41,29 +60,48 @@ def crawl(
     registry_path: str | Path = registry.REGISTRY,
     refresh: bool = False,
     full: bool = False,
+    since: str | None = None,
+    force: bool = False,
     settings: dict | None = None,
 ) -> int:
     """Crawl registered ``sources`` (or one unregistered list page ``url``) into the archive.
 
+    ``since`` (ISO date) leaves out articles listed as older.  A source still
+    cooling down after a block (QSNEWS_BLOCKED_COOLDOWN_HOURS) is not crawled
+    but recorded as a run with status 'skipped-blocked', unless ``force``.
     Returns the last ``crawl_runs`` id before this call, so the caller can
     report on exactly the runs it wrote.  Runs in-process: call once per process.
     """
+    from archive.health import last_run_id
+    from archive.resume import take_interrupted
+    from crawler.storage import raise_if_failed
     from archive.store import Archive
+    from spiders import detect_family_from_url
+    from spiders.base import adhoc_source
 
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    archive = Archive(db_path)
-    known = set() if refresh else archive.known_article_urls()
-    from archive.health import last_run_id
-
-    first_run_id = last_run_id(db_path)
-    process = CrawlerProcess(project_settings(db_path, **(settings or {})))
-    common = {"known_urls": known, "refresh": refresh, "full": full, "registry": str(registry_path)}
-    if url:
-        from spiders import detect_family_from_url
-
-        process.crawl(spider_class(detect_family_from_url(url)), url=url, **common)
-    for source in sources:
-        process.crawl(spider_class(source.cms), source=source.name, **common)
-    process.start()
+    config = project_settings(db_path, **(settings or {}))
+    hours = 0 if force else config.getfloat("QSNEWS_BLOCKED_COOLDOWN_HOURS")
+    family = detect_family_from_url(url) if url else None
+    jobs = [(family, adhoc_source(url, family), {"url": url})] if url else []
+    jobs += [(source.cms, source, {"source": source.name}) for source in sources]
+    with Archive(db_path) as archive:
+        first_run_id = last_run_id(db_path)
+        common = {"known_urls": set() if refresh else archive.known_article_urls(), "refresh": refresh,
+                  "full": full, "since": since, "validators": archive.page_validators(),
+                  "registry": str(registry_path)}
+        wanted = []
+        for family, source, target in jobs:
+            if cooling_down(archive, source.name, hours):
+                skip_blocked(archive, source.row())
+            else:  # a source whose last run was killed pages through everything again (archive.resume)
+                wanted.append((spider_class(family), {**target, "full": full or take_interrupted(archive.conn, source.name)}))
+    if wanted:
+        process = CrawlerProcess(config)
+        for spider, target in wanted:
+            process.crawl(spider, **{**common, **target})
+        crawlers = list(process.crawlers)
+        process.start()
+        raise_if_failed(crawlers)  # the archive stopped taking writes: crawler.storage
     return first_run_id

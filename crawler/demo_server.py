@@ -8,12 +8,19 @@ A site folder may hold ``_site.toml`` (never served) with:
   mode = "challenge-412"        every path answers 412 with a 瑞数-style $_ts page
   trap = "/path/calendar.html"  a calendar that links to the next day for ever
   [content_type]                per-path Content-Type (e.g. a GBK page sent as UTF-8)
+  [dataproxy]                   a Hanweb list proxy: ``path`` (e.g. "/module/web/jpage/dataproxy.jsp")
+                                answers POST or GET from ``_records/col<columnid>.html`` (one record per line)
+  conditional = false           ignore If-None-Match / If-Modified-Since (default: answer 304 when unchanged)
+
+Files are sent with an ETag and Last-Modified, as real servers do, so conditional GET can be tested.
 
     python -m crawler.demo_server [--port 8123]   # prints the host map, serves until Ctrl-C
 """
 from __future__ import annotations
 
 import argparse
+import email.utils
+import hashlib
 import json
 import mimetypes
 import threading
@@ -48,6 +55,28 @@ def site_config(site: Path) -> dict:
     return tomllib.loads(config.read_text(encoding="utf-8")) if config.exists() else {}
 
 
+def dataproxy_page(site: Path, params: dict) -> bytes:
+    """Hanweb's dataproxy.jsp: records startrecord..endrecord (POST form), or page N of the GET form,
+    as the datastore XML the real one answers with."""
+    column = params.get("columnid", "")
+    file = site / "_records" / f"col{column}.html"
+    rows = [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()] if file.is_file() else []
+    per_page = int(params.get("perpage") or 15)
+    if "startrecord" in params:
+        start, end = int(params["startrecord"]), int(params.get("endrecord") or params["startrecord"])
+        nextgroup = ""
+    else:
+        page = int(params.get("page") or 1)
+        start, end = (page - 1) * per_page + 1, page * per_page
+        more = {**params, "page": str(page + 1)}
+        link = "dataproxy.jsp?" + "&amp;".join(f"{k}={v}" for k, v in more.items())
+        nextgroup = f'<nextgroup><![CDATA[<a href="{link}"></a>]]></nextgroup>' if end < len(rows) else ""
+    chosen = "".join(f"<record><![CDATA[\n{row}]]></record>\n" for row in rows[start - 1:end])
+    pages = -(-len(rows) // per_page)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>{len(rows)}</totalrecord>'
+            f'<totalpage>{pages}</totalpage>{nextgroup}<recordset>\n{chosen}</recordset></datastore>').encode("utf-8")
+
+
 def calendar_page(path: str, query: str) -> bytes:
     """One day of an endless calendar: it always links to the next day."""
     value = parse_qs(query).get("date", ["2024-06-01"])[0]
@@ -73,7 +102,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET(head=True)
 
-    def do_GET(self, head: bool = False):
+    def do_POST(self):
+        form = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
+        self.do_GET(form=form)
+
+    def do_GET(self, head: bool = False, form: str | None = None):
         target = urlsplit(self.path)
         host = (target.netloc or self.headers.get("Host", "")).split(":")[0].lower()
         site = self.root / host
@@ -85,6 +118,12 @@ class Handler(BaseHTTPRequestHandler):
             # suffix list on the network, and the demo and tests stay on loopback.
             return self.send(412, CHALLENGE_412.encode("utf-8"), "text/html", head=head)
         path = target.path or "/"
+        if config.get("dataproxy", {}).get("path") == path:
+            params = {k: v[-1] for k, v in parse_qs(target.query).items()}
+            params.update({k: v[-1] for k, v in parse_qs(form or "").items()})
+            return self.send(200, dataproxy_page(site, params), "text/xml; charset=UTF-8", head=head)
+        if form is not None:
+            return self.send(405, b"<html><body><h1>405 Method Not Allowed</h1></body></html>", "text/html")
         if config.get("trap") == path:
             return self.send(200, calendar_page(path, target.query), "text/html; charset=utf-8", head=head)
         if path.endswith("/"):
@@ -95,12 +134,30 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(404, b"<html><body><h1>404 Not Found</h1></body></html>", "text/html", head=head)
         ctype = config.get("content_type", {}).get(path) or TYPES.get(file.suffix) or (
             mimetypes.guess_type(file.name)[0] or "application/octet-stream")
-        self.send(200, file.read_bytes(), ctype, head=head)
+        body = file.read_bytes()
+        validators = (("ETag", f'"{hashlib.sha1(body).hexdigest()[:16]}"'),
+                      ("Last-Modified", email.utils.formatdate(int(file.stat().st_mtime), usegmt=True)))
+        if config.get("conditional", True) and self.unchanged(*(value for _, value in validators)):
+            return self.send(304, b"", None, extra=validators, head=True)
+        self.send(200, body, ctype, extra=validators, head=head)
 
-    def send(self, status: int, body: bytes, ctype: str, extra=(), head: bool = False):
+    def unchanged(self, etag: str, last_modified: str) -> bool:
+        """RFC 9110: If-None-Match decides when present, else If-Modified-Since."""
+        if self.headers.get("If-None-Match"):
+            return etag in [tag.strip() for tag in self.headers["If-None-Match"].split(",")]
+        since = self.headers.get("If-Modified-Since")
+        try:
+            return bool(since) and email.utils.parsedate_to_datetime(since) >= email.utils.parsedate_to_datetime(
+                last_modified)
+        except (TypeError, ValueError):
+            return False
+
+    def send(self, status: int, body: bytes, ctype: str | None, extra=(), head: bool = False):
         self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
         for name, value in extra:
             self.send_header(name, value)
         self.end_headers()

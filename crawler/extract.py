@@ -6,6 +6,7 @@ import urllib.request
 from pathlib import Path
 
 from crawler.encoding import decode_page
+from crawler.safety import SafeRedirectHandler
 from crawler.settings import USER_AGENT
 
 TEXT_SUFFIXES = (".txt",)
@@ -15,7 +16,8 @@ def read_input(spec: str) -> tuple[bytes, str | None, bool]:
     """(bytes, declared charset, is_plain_text) for a path or an http(s) URL."""
     if spec.startswith(("http://", "https://")):
         request = urllib.request.Request(spec, headers={"User-Agent": USER_AGENT})
-        with urllib.request.urlopen(request, timeout=30) as response:
+        opener = urllib.request.build_opener(SafeRedirectHandler)
+        with opener.open(request, timeout=30) as response:
             return response.read(), response.headers.get_content_charset(), False
     path = Path(spec)
     data = path.read_bytes()

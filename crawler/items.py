@@ -10,7 +10,9 @@ from __future__ import annotations
 import scrapy
 
 # Provenance of one response, set by crawler.middlewares.WarcMiddleware in response.meta["page"].
-PAGE_FIELDS = ("http_status", "fetched_at", "content_type", "encoding", "sha256", "warc_file", "warc_offset")
+# ``etag`` and ``last_modified`` are the validators the next crawl sends back (conditional GET).
+PAGE_FIELDS = ("http_status", "fetched_at", "content_type", "encoding", "sha256", "warc_file", "warc_offset",
+               "etag", "last_modified")
 
 
 class ArticleItem(scrapy.Item):
@@ -34,6 +36,10 @@ class ArticleItem(scrapy.Item):
     sha256 = scrapy.Field()
     warc_file = scrapy.Field()
     warc_offset = scrapy.Field()
+    etag = scrapy.Field()
+    last_modified = scrapy.Field()
+    etag = scrapy.Field()
+    last_modified = scrapy.Field()
     hints = scrapy.Field()
     record = scrapy.Field()  # filled by CleanPipeline: the cleaned articles row
 
@@ -56,3 +62,5 @@ class PageItem(scrapy.Item):
     sha256 = scrapy.Field()
     warc_file = scrapy.Field()
     warc_offset = scrapy.Field()
+    etag = scrapy.Field()
+    last_modified = scrapy.Field()

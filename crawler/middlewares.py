@@ -76,10 +76,11 @@ class WarcMiddleware:
     """Write every response, with its request, to one gzip'd WARC file per run in QSNEWS_WARC_DIR.
 
     Sets ``meta["page"]`` (warc_file, warc_offset, sha256 of the body as
-    received, fetched_at, http_status, content_type; ``encoding`` is added by
-    EncodingMiddleware) so spiders can copy the provenance into their items and
-    anyone can find the exact bytes again.  ``warc_file`` is relative to the
-    WARC directory; ``warc_offset`` is where the response record's gzip member starts.
+    received, fetched_at, http_status, content_type, the etag / last_modified
+    validators; ``encoding`` is added by EncodingMiddleware) so spiders can
+    copy the provenance into their items and anyone can find the exact bytes
+    again.  ``warc_file`` is relative to the WARC directory; ``warc_offset``
+    is where the response record's gzip member starts.
     """
 
     def __init__(self, crawler, warc_dir: str):
@@ -127,6 +128,8 @@ class WarcMiddleware:
             "http_status": response.status,
             "content_type": _header(response.headers, b"Content-Type"),
             "encoding": None,
+            "etag": _header(response.headers, b"ETag"),
+            "last_modified": _header(response.headers, b"Last-Modified"),
         }
         return response
 

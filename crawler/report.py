@@ -9,13 +9,14 @@ from crawler import alerts
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING, EXIT_LOCKED = 0, 3, 4, 5
 EXIT_ALERTS, EXIT_WEBHOOK_FAILED = 1, 6  # `status --check`, see crawler.alerts
+EXIT_STORAGE = 7  # the archive cannot be written (read-only or full disk), see crawler.storage
 
 
 def print_runs(db_path, first_run_id: int) -> list[dict]:
     runs = health.runs_after(db_path, first_run_id)
-    print(f"{'source':<28} {'status':<8} {'requests':>8} {'new':>5} {'updated':>7} {'errors':>6} {'blocked':>7}")
+    print(f"{'source':<28} {'status':<15} {'requests':>8} {'new':>5} {'updated':>7} {'errors':>6} {'blocked':>7}")
     for r in runs:
-        print(f"{(r['source_name'] or '?'):<28} {r['status'] or '':<8} {r['requests'] or 0:>8} {r['new_articles'] or 0:>5}"
+        print(f"{alerts.pad(r['source_name'] or '?', 28)} {r['status'] or '':<15} {r['requests'] or 0:>8} {r['new_articles'] or 0:>5}"
               f" {r['updated_articles'] or 0:>7} {r['errors'] or 0:>6} {r['blocked'] or 0:>7}")
     return runs
 
@@ -36,10 +37,10 @@ def _error_rate(row: dict) -> float | None:
 
 
 def _print_table(rows: list[dict]) -> None:
-    print(f"{'source':<28} {'status':<8} {'last success':<25} {'articles':>8} {'7d':>4} {'30d':>4}"
+    print(f"{'source':<28} {'status':<15} {'last success':<25} {'articles':>8} {'7d':>4} {'30d':>4}"
           f" {'title':>6} {'date':>6} {'body':>6} {'region':>6} {'errors':>6}")
     for r in rows:
-        print(f"{alerts.pad(r['name'], 28)} {r['status'] or '-':<8} {r['last_success'] or '-':<25} {r['articles']:>8}"
+        print(f"{alerts.pad(r['name'], 28)} {r['status'] or '-':<15} {r['last_success'] or '-':<25} {r['articles']:>8}"
               f" {r['new_7d'] or 0:>4} {r['new_30d'] or 0:>4} {_share(r['with_title']):>6} {_share(r['with_date']):>6}"
               f" {_share(r['with_body']):>6} {_share(r['with_region']):>6} {_share(_error_rate(r)):>6}")
 

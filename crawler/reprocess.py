@@ -15,6 +15,7 @@ from collections import defaultdict
 from archive.raw import read_raw
 from archive.store import Archive
 from crawler.crawl import spider_class
+from crawler.progress import ProgressLine
 from pipelines.chain import extract_html
 from pipelines.scrapy_adapter import source_context
 from spiders.base import join_pages
@@ -50,8 +51,11 @@ def _fragment(html: str, container: str | None) -> str:
 def reprocess(db_path) -> dict:
     """Re-clean every archived article from its raw pages; returns counts by outcome."""
     counts = {"new": 0, "updated": 0, "unchanged": 0, "errors": 0}
+    progress = ProgressLine("reprocess", "articles")
     with Archive(db_path) as archive:
-        for first, parts in _articles(archive.article_pages()):
+        articles = list(_articles(archive.article_pages()))
+        for done, (first, parts) in enumerate(articles):
+            progress.update(done, left=len(articles) - done, fields=counts)
             source = {"name": first["source_name"], "kind": first["source_kind"],
                       "level": first["source_level"], "region_code": first["source_region_code"]}
             try:
@@ -65,4 +69,5 @@ def reprocess(db_path) -> dict:
                 print(f"reprocess: {first['url']}: {type(exc).__name__}: {exc}")
                 continue
             counts[status] += 1
+    progress.close()
     return counts

@@ -32,13 +32,25 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 429]
 QSNEWS_RETRY_BACKOFF_BASE = 5.0  # seconds; doubled per retry, Retry-After wins when longer
 QSNEWS_RETRY_BACKOFF_MAX = 120.0
 
+# A source found blocked (anti-bot challenge) is left alone this long; `qsnews crawl --force` overrides.
+QSNEWS_BLOCKED_COOLDOWN_HOURS = 24.0
+
+# No article page is this big: a larger response is a dump or a trap, and cleaning it would hold the crawl
+# for minutes (the chain runs at roughly 3 s per MB of text).  Refused downloads are recorded as errors.
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+
 # A list page chain deeper than this is a trap, not an archive (each source also has a page budget).
 DEPTH_LIMIT = 30
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.safety.SafetyMiddleware": 60,  # after OffsiteMiddleware (50): no file:, loopback or private targets
+    "crawler.safety.RefreshGuard": 587,  # unsafe or offsite meta refresh: after decompression, before MetaRefresh
+    "crawler.safety.RedirectGuard": 610,  # unsafe or offsite Location: before RedirectMiddleware (600)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.EncodingMiddleware": 560,
+    "crawler.sniff.BinarySniffMiddleware": 570,  # binary sent as text/html: after decompression, before encoding
     "crawler.middlewares.ChallengeMiddleware": 585,  # after decompression, before meta-refresh follows a challenge
     "crawler.middlewares.HostMapMiddleware": 740,  # before HttpProxyMiddleware (750) reads meta["proxy"]
     "crawler.middlewares.WarcMiddleware": 950,  # next to the downloader: records the bytes as received
@@ -51,8 +63,22 @@ ITEM_PIPELINES = {
 
 # {"www.cqn.com.cn": "127.0.0.1:8123", ...}: serve these hosts from the loopback sample sites.
 QSNEWS_HOST_MAP = {}
+# Crawl literal loopback URLs (tests only; host-mapped requests keep their real host and need no exception).
+QSNEWS_ALLOW_LOOPBACK = False
 QSNEWS_WARC_DIR = "data/warc"
 QSNEWS_DB = "data/qsnews.db"
+
+# Scale-out (crawler.scaleout): a Redis URL makes this crawl a worker sharing its scheduler through Redis.
+# `qsnews crawl` sets it from $QSNEWS_REDIS_URL; a scrapyd job takes `setting=QSNEWS_REDIS_URL=...`.
+QSNEWS_REDIS_URL = ""
+QSNEWS_WORKER_TTL = 30.0  # seconds without a heartbeat before other workers re-queue a worker's requests
+ADDONS = {"crawler.scaleout.RedisMode": 0}
+EXTENSIONS = {
+    "crawler.known.KnownArticles": 100,  # scrapyd jobs and workers: known articles from the archive or Redis
+    "crawler.progress.CrawlProgress": 500,
+    "crawler.storage.StorageGuard": 510,  # a full or read-only disk stops the crawl with a clear error
+}
+QSNEWS_PROGRESS_INTERVAL = 30.0  # seconds between progress lines in the log
 
 FEED_EXPORT_ENCODING = "utf-8"
 TELNETCONSOLE_ENABLED = False

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from .dates import DATE
 from .document import Document, Paragraph
 from .script import compact, fold
 
@@ -29,27 +30,41 @@ CONTROLS = re.compile(r"打印本页|打印此页|关闭窗口|分享到|【打�
                       r"字号\s*[:：]?\s*[大中小]|【字体|扫一扫|在手机上打开|用手机看|微信扫一扫")
 FOOTER = re.compile(r"版权所有|ICP备|ICP证|网站标识码|主办单位|承办单位|技术支持\s*[:：]|公网安备|copyright|©", re.I)
 DATED_HEADLINE = re.compile(r"[(（\[【]?\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*[)）\]】]?$")
-CREDIT_LABEL = re.compile(r"责任编辑|责编|编辑\s*[:：]|来源\s*[:：]|发布时间|发布日期|发表时间")
+CREDIT_LABEL = re.compile(r"责任编辑|责编|(编辑|来源|作者|时间|日期)\s*[:：]|发布时间|发布日期|发表时间")
 _SHORT = 60  # controls and dated headlines are short lines; prose is not
 _FOOTER_MAX = 200
 _HEADLINE_MAX = 80
+_HEADLINE_MIN = 4  # characters of words before the date
+_LINKED = 0.5  # link share of a headline list entry
+WORD = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
-def _rule(paragraph: Paragraph) -> str | None:
-    """The reason a single paragraph is furniture, or None."""
+def _rule(paragraph: Paragraph, from_markup: bool) -> str | None:
+    """The reason a single paragraph is furniture, or None.
+
+    A dated line is a headline list entry when it is a list item or, in
+    HTML, a link ('原创：39健康网2024-04-23 12:27' under the headline is
+    plain text: the article's own info line); plain text has no links, so
+    there any unpunctuated headline-and-date line is one.
+    """
     text = fold(paragraph.text).strip()
     if KEYWORDS.match(text) and len(text) <= _SHORT:
         return "keywords line"
     if STOCK_WIDGET.search(text):
         return "stock quote widget"
-    if CONTROLS.search(text) and len(text) <= _SHORT:
+    if CONTROLS.search(text) and len(text) <= _SHORT and not DATE.search(text):
         return "share/print controls"
     if FOOTER.search(text) and len(text) <= _FOOTER_MAX:
         return "site footer"
-    if DATED_HEADLINE.search(text) and len(text) <= _HEADLINE_MAX \
-            and (paragraph.tag == "li" or "。" not in text):
+    if (dated := DATED_HEADLINE.search(text)) and len(text) <= _HEADLINE_MAX and _headline(text[:dated.start()]) \
+            and (paragraph.tag == "li" or (paragraph.link_density >= _LINKED if from_markup else "。" not in text)):
         return "headline-with-date list"
     return None
+
+
+def _headline(text: str) -> bool:
+    """Words before the date: a bare date line ('2024-05-20 06:48') is the article's own, not a list entry."""
+    return len(WORD.findall(text)) >= _HEADLINE_MIN
 
 
 def _is_credit(paragraph: Paragraph) -> bool:
@@ -60,6 +75,7 @@ def _is_credit(paragraph: Paragraph) -> bool:
 def mark_boilerplate(doc: Document) -> Document:
     """Mark furniture paragraphs; after a related-links heading, the rest of the block too."""
     template = doc.source.get("template") or frozenset()
+    from_markup = doc.html is not None
     out, in_block = [], False
     for paragraph in doc.paragraphs:
         if paragraph.kind != "body":
@@ -71,7 +87,7 @@ def mark_boilerplate(doc: Document) -> Document:
             out.append(paragraph.mark("boilerplate", "related-articles heading"))
         elif in_block and not _is_credit(paragraph):
             out.append(paragraph.mark("boilerplate", "inside related-articles block"))
-        elif not _is_credit(paragraph) and (reason := _rule(paragraph)) is not None:
+        elif not _is_credit(paragraph) and (reason := _rule(paragraph, from_markup)) is not None:
             out.append(paragraph.mark("boilerplate", reason))
         elif template and compact(paragraph.text) in template:
             out.append(paragraph.mark("boilerplate", "recurs on most pages of this source"))

@@ -20,6 +20,7 @@ is cut out as a ``garbled`` paragraph so the rest of the text stays in the body.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -30,7 +31,9 @@ from .script import HAN, char_s2t, char_t2s, is_traditional
 
 TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 _SYLLABLE = rf"(?=[a-zü{TONED}]*[{TONED}])[a-zü{TONED}]{{1,6}}"
-ANNOTATION = re.compile(rf"(?<=[\u3400-\u9fff\uf900-\ufaff])[(（]({_SYLLABLE})[)）]")
+# One or more annotations in a row: a heteronym can be annotated twice ('行(xíng)(háng)'), and removing only
+# the first would leave the second after a Han character for the next pass (cleaning must be idempotent).
+ANNOTATION = re.compile(rf"(?<=[\u3400-\u9fff\uf900-\ufaff])(?:[(（]{_SYLLABLE}[)）])+")
 ORPHAN = re.compile(rf"\?({_SYLLABLE})\)")
 _PUNCTUATION = set("。，、；：？！“”‘’《》（）—…·「」『』【】")
 _BREAK_PUNCTUATION = set("。，、")  # what a byte lost at a sentence boundary most likely was
@@ -49,7 +52,7 @@ def strip_pinyin(text: str) -> tuple[str, int]:
     """Remove tone-marked pinyin in parentheses right after a Han character.
 
     Only tone-marked syllables count, so dates '(2011-02-17)' and notes
-    '(以下简称省纤检局)' stay.  Returns the text and the number removed.
+    '(以下简称省纤检局)' stay.  Returns the text and the number of annotated characters.
     """
     return ANNOTATION.subn("", text)
 
@@ -273,16 +276,27 @@ def _everyday_han(char: str) -> bool:
     return len(code) == 2 and 0xB0A1 <= int.from_bytes(code, "big") <= 0xD7F9
 
 
+@lru_cache(maxsize=8)
+def _clean_starts(text: str, traditional: bool, run: int) -> tuple[int, ...]:
+    """Every place in ``text`` where clean-looking text starts (see ``_resume_points``).
+
+    Computed once per text: the repair and the garbled spans ask again for
+    every damage site, and judging the rest of the paragraph each time made a
+    paragraph of binary noise quadratic (tens of seconds per page).
+    """
+    han = [_everyday_han(c) and plausible(c, traditional) for c in text]
+    good = [ok or c in _SENTENCE_MARKS for ok, c in zip(han, text)]
+    return tuple(i for i in range(len(text) - run + 1) if han[i] and all(good[i:i + run]))
+
+
 def _resume_points(text: str, start: int, traditional: bool, run: int) -> list[int]:
     """Where clean-looking text resumes after ``start`` (the text's end last).
 
     Clean-looking: ``run`` characters, everyday script-consistent Han or
     sentence punctuation, starting with a Han character.
     """
-    han = [_everyday_han(c) and plausible(c, traditional) for c in text]
-    good = [ok or c in _SENTENCE_MARKS for ok, c in zip(han, text)]
-    points = [i for i in range(start, len(text) - run + 1) if han[i] and all(good[i:i + run])]
-    return points + [len(text)]
+    starts = _clean_starts(text, traditional, run)
+    return list(starts[bisect_left(starts, start):]) + [len(text)]
 
 
 def _garbled_span(text: str, site: Site, traditional: bool) -> tuple[int, int]:

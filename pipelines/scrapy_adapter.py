@@ -17,7 +17,8 @@ from pipelines.chain import extract_html
 
 logger = logging.getLogger(__name__)
 
-PAGE_FIELDS = ("url", "http_status", "fetched_at", "content_type", "encoding", "sha256", "warc_file", "warc_offset")
+PAGE_FIELDS = ("url", "http_status", "fetched_at", "content_type", "encoding", "sha256", "warc_file", "warc_offset",
+               "etag", "last_modified")
 
 
 def source_context(source: dict) -> dict:

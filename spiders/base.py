@@ -6,21 +6,33 @@ article pages yield one ``ArticleItem``; everything else a ``PageItem`` with
 an outcome, so the archive can say what happened to every URL.  Guards that
 keep a crawl small and polite live here: a page budget (``max_pages``), the
 offsite filter, attachments recorded but never downloaded, known articles not
-fetched again, paging that stops at the first list page with nothing new, and
-an error handler that turns any failure into a PageItem so one broken page
-never stops a crawl.
+fetched again, articles listed as older than ``since`` not fetched, paging that
+stops at the first list page with nothing new (no article at all, every
+article known, every article older than ``since``, or a 304 to a conditional
+GET; a ``full`` crawl stops only for ``since``), and an error
+handler that turns any failure into a PageItem so one broken page never stops
+a crawl.
 
-A family module (spiders.trs, spiders.portal, spiders.generic) supplies the
-site-shape knowledge as plain functions, referenced by the spider's ``hooks``:
-``article_links(response) -> [Link]``, ``list_pages(response, full) -> [url]``,
-``continuation_pages(response) -> [url]`` and ``CONTAINER`` (XPath of the
-article body, used to join a multi-page article).
+Conditional GET: for a URL the archive holds an ETag or Last-Modified for
+(``validators``), list pages are asked If-None-Match / If-Modified-Since
+(unless ``full``), and so are pages that were fetched but never became an
+article (unless ``refresh``); a 304 list page means nothing new, a 304
+article page leaves its archived row as it was.
+
+A family module (spiders.trs, spiders.hanweb, spiders.portal, spiders.generic)
+supplies the site-shape knowledge as plain functions, referenced by the
+spider's ``hooks``: ``article_links(response) -> [Link]``,
+``list_pages(response, full) -> [url | Post]``, ``continuation_pages(response)
+-> [url]`` and ``CONTAINER`` (XPath of the article body, used to join a
+multi-page article).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import scrapy
@@ -49,6 +61,13 @@ class Link:
 
     def hints(self) -> dict:
         return {k: v for k, v in (("list_title", self.title), ("list_date", self.date)) if v}
+
+
+class Post(NamedTuple):
+    """A list page that is asked for by a form POST (Hanweb's dataproxy.jsp)."""
+
+    url: str
+    formdata: dict
 
 
 def links(response, pattern: re.Pattern | None = None) -> list[Link]:
@@ -123,11 +142,17 @@ def load_known(value) -> set[str]:
     return set(value)
 
 
+def adhoc_name(url: str) -> str:
+    """The source name of an unregistered list page: its host, with the port when one is given
+    (two loopback sites are two sources)."""
+    return urlsplit(url).netloc or url
+
+
 def adhoc_source(url: str, family: str) -> Source:
     """A registry entry for an unregistered list page.  Its place is unknown (region 000000):
     the cleaning chain infers the region from the text."""
     host = urlsplit(url).hostname or url
-    return Source(name=host, kind="bureau", level="province", region_code="000000", cms=family,
+    return Source(name=adhoc_name(url), kind="bureau", level="province", region_code="000000", cms=family,
                   start_urls=(url,), allowed_domains=(host,), homepage=f"{urlsplit(url).scheme}://{host}/",
                   notes="unregistered: crawled from a list page given on the command line")
 
@@ -149,6 +174,9 @@ class QsnewsSpider(scrapy.Spider):
     known_urls  article URLs already archived (a set, or a file with one URL per line): not requested
                 again, and paging stops at a list page that lists only known ones
     refresh     request known articles anyway;  full: page through every list page
+    since       an ISO date: articles the list dates earlier are not requested, and paging stops at a
+                list page whose dated articles are all earlier
+    validators  {url: {etag, last_modified}} from the archive, for conditional GET
     max_pages   requests this run may make (default: the source's max_pages); DEPTH_LIMIT bounds depth
     """
 
@@ -156,7 +184,7 @@ class QsnewsSpider(scrapy.Spider):
     hooks = None  # the family module; set by each subclass
 
     def __init__(self, source=None, url=None, registry=None, known_urls=None, refresh=False, full=False,
-                 max_pages=None, *args, **kwargs):
+                 max_pages=None, since=None, validators=None, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if isinstance(source, str):
             source = find([source], registry or REGISTRY)[0]
@@ -168,6 +196,8 @@ class QsnewsSpider(scrapy.Spider):
         self.allowed_domains = list(self.source.allowed_domains)
         self.known_urls = load_known(known_urls)
         self.refresh, self.full = truthy(refresh), truthy(full)
+        self.since = date.fromisoformat(since).isoformat() if since else None
+        self.validators = validators or {}
         self.max_pages = int(max_pages or self.source.max_pages)
         self.requested: set[str] = set()
         self.attachments_seen: set[str] = set()
@@ -192,8 +222,9 @@ class QsnewsSpider(scrapy.Spider):
         host = (urlsplit(url).hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
-    def follow(self, url: str, callback, **meta) -> scrapy.Request | None:
-        """A request within the budget, or None (already requested, off site, blocked, budget spent)."""
+    def follow(self, url: str, callback, formdata: dict | None = None, **meta) -> scrapy.Request | None:
+        """A request within the budget, or None (already requested, off site, blocked, budget spent).
+        With ``formdata`` it is a form POST."""
         if self.blocked or url in self.requested or not self.on_site(url):
             return None
         if len(self.requested) >= self.max_pages:
@@ -202,20 +233,42 @@ class QsnewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("qsnews/budget_exhausted")
             return None
         self.requested.add(url)
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
+        if formdata is not None:
+            return scrapy.FormRequest(url, formdata=formdata, callback=callback, errback=self.on_error, meta=meta)
+        headers = self.conditional(url, callback)
+        if headers:
+            meta.update(handle_httpstatus_list=[304], validators=self.validators[url])
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta, headers=headers)
+
+    def conditional(self, url: str, callback) -> dict:
+        """If-None-Match / If-Modified-Since for a page the archive has validators for: list pages
+        unless ``full``, article pages unless ``refresh`` (known articles are not requested at all)."""
+        known = self.validators.get(url)
+        wanted = ((callback == self.parse_list and not self.full)
+                  or (callback == self.parse_article and not self.refresh))
+        if not known or not wanted:
+            return {}
+        headers = {"If-None-Match": known.get("etag"), "If-Modified-Since": known.get("last_modified")}
+        return {name: value for name, value in headers.items() if value}
 
     # ------------------------------------------------------------------ family hooks
     def article_links(self, response) -> list[Link]:
         return [link for link in self.hooks.article_links(response) if self.on_site(link.url)]
 
-    def list_pages(self, response) -> list[str]:
+    def list_pages(self, response) -> list[str | Post]:
         return self.hooks.list_pages(response, self.full)
 
     def continuation_pages(self, response) -> list[str]:
         return self.hooks.continuation_pages(response)
 
     # ------------------------------------------------------------------ callbacks
+    def too_old(self, link: Link) -> bool:
+        return bool(self.since and link.date and link.date < self.since)
+
     def parse_list(self, response):
+        if response.status == 304:
+            yield self.page_item(response, "list", "not modified since the last crawl (304): nothing new")
+            return
         if not isinstance(response, TextResponse):
             yield self.page_item(response, "skipped", "not an HTML page")
             return
@@ -223,21 +276,32 @@ class QsnewsSpider(scrapy.Spider):
         yield from self.attachments(response)
         found = self.article_links(response)
         for link in found:
-            if self.refresh or link.url not in self.known_urls:
+            if (self.refresh or link.url not in self.known_urls) and not self.too_old(link):
                 request = self.follow(link.url, self.parse_article, hints=link.hints())
                 if request is not None:
                     yield request
+        if not found and not self.full and requested_url(response) not in self.start_urls:
+            self.logger.info("%s: no article listed on %s; paging stops", self.source.name, response.url)
+            return  # past the last page, or a trap (an endless calendar): nothing to archive further on
         # The list itself is the dated links; undated ones are often page chrome (a sidebar on every page).
         listed = [link for link in found if link.date] or found
         if listed and not self.full and all(link.url in self.known_urls for link in listed):
             self.logger.info("%s: every article listed on %s is known; paging stops", self.source.name, response.url)
             return
-        for url in self.list_pages(response):
-            request = self.follow(url, self.parse_list)
+        if listed and all(self.too_old(link) for link in listed):
+            self.logger.info("%s: every article listed on %s is older than %s; paging stops",
+                             self.source.name, response.url, self.since)
+            return
+        for page in self.list_pages(response):
+            url, formdata = page if isinstance(page, Post) else (page, None)
+            request = self.follow(url, self.parse_list, formdata)
             if request is not None:
                 yield request
 
     def parse_article(self, response):
+        if response.status == 304:  # fetched before without becoming an article, and still the same page
+            self.crawler.stats.inc_value("qsnews/not_modified")
+            return
         if not isinstance(response, TextResponse):
             yield self.page_item(response, "skipped", "not an HTML page")
             return
@@ -277,8 +341,13 @@ class QsnewsSpider(scrapy.Spider):
                                reason=f"linked from {response.url}" + (f": {text}" if text else ""))
 
     def page_item(self, response, outcome: str, reason: str | None = None) -> PageItem:
+        fields = page_fields(response.meta)
+        if response.status == 304:  # still the page the validators were given for; a 304 may omit them
+            for name, value in (response.meta.get("validators") or {}).items():
+                if name in fields and not fields[name]:
+                    fields[name] = value
         return PageItem(url=requested_url(response), source_name=self.source.name, outcome=outcome, reason=reason,
-                        **page_fields(response.meta))
+                        **fields)
 
     def on_error(self, failure):
         """Any failure becomes a PageItem; a failed continuation page still lets its article through."""

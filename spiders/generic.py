@@ -4,8 +4,8 @@ A link is an article when its URL looks like one (a date in the path, a long
 numeric or hex id, ``content_N``, ``?id=N`` …) and the page presents it like
 one (a headline-length anchor text or a date beside it).  Paging follows
 next-page links only.  For an unregistered list page (``url=``) the first page
-is examined with ``spiders.detect_family``: a TRS or portal site is then
-navigated with that family's rules.
+is examined with ``spiders.detect_family``: a TRS, Hanweb or portal site is
+then navigated with that family's rules.
 """
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class GenericSpider(QsnewsSpider):
     def parse_list(self, response):
         if self.adhoc and isinstance(response, TextResponse) and requested_url(response) in self.start_urls:
             family = detect_family(response.text, response.url)
-            hooks = {"trs": "spiders.trs", "portal": "spiders.portal"}.get(family)
+            hooks = {"trs": "spiders.trs", "hanweb": "spiders.hanweb", "portal": "spiders.portal"}.get(family)
             if hooks:
                 self.logger.info("%s looks like a %s site: navigating it as one", response.url, family)
                 self.hooks = importlib.import_module(hooks)

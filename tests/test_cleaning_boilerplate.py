@@ -66,3 +66,20 @@ def test_template_from_source_marks_recurring_paragraphs():
 def test_metadata_line_with_a_font_size_control_is_left_for_metadata():
     doc = mark_boilerplate(doc_of("发布日期：2023-06-20 信息来源：衢州市市场监督管理局 【字体：大 中 小】"))
     assert kinds(doc) == [("body", None)]
+
+
+def test_controls_beside_a_date_leave_the_line_for_metadata():
+    doc = mark_boilerplate(doc_of("2023-06-20 10:15 【打印本页】【关闭窗口】", "日期：2023-06-20 【字体：大 中 小】 【打印】",
+                                  "【打印本页】【关闭窗口】"))
+    assert [k for k, _ in kinds(doc)] == ["body", "body", "boilerplate"]
+
+
+def test_a_bare_date_or_an_unlinked_info_line_is_not_a_dated_headline():
+    html = "<html></html>"
+    doc = mark_boilerplate(Document(html=html, paragraphs=(
+        Paragraph("2024-05-20 06:48"),
+        Paragraph("原创：39健康网2024-04-23 12:27:25", tag="h4"),
+        Paragraph("质检总局：严厉打击添加非食用物质违法行为 2011-02-18", link_density=0.8))))
+    assert [k for k, _ in kinds(doc)] == ["body", "body", "boilerplate"]
+    assert [k for k, _ in kinds(mark_boilerplate(doc_of("2024-05-20 06:48", "质检总局：严厉打击违法行为 2011-02-18")))] == [
+        "body", "boilerplate"]

@@ -70,3 +70,20 @@ def test_extract_html_runs_the_same_chain():
     assert record["title"] == "质量兴县 标准先行"
     assert record["published_at"] == "2021-01-05T10:20:00+08:00"
     assert "通城县有效期内湖北名牌产品已达到7个" in record["body"]
+
+
+def test_extract_html_reads_an_unlabelled_date_line_and_keeps_the_lead_whole():
+    html = """<html><head><title>中法经贸合作广度深度不断拓展_搜狐</title></head><body>
+    <div class="nav"><a href="/">首页</a> <a href="/x">财经</a></div>
+    <div class="article"><h1>中法经贸合作广度深度不断拓展</h1>
+    <div class="time">2024-05-13 06:15</div>
+    <p>今年是中法建交60周年。60年来，中法双方独立自主、互利共赢，经贸合作广度深度不断拓展，合作领域日益丰富。</p>
+    <p>中法合作遍布于重要能源、前沿科技领域以及百姓生活中日常食品用品，目前法国是中国在欧盟内第三大贸易伙伴。</p>
+    <p>以变应变，政策“大礼包”提振信心</p>
+    <p>展望未来，中国开放的大门将越开越大，这将为包括法国在内的各国企业创造更多的发展机会。</p>
+    <p>（本文来源：经济日报 作者：中国国际经济交流中心世界经济研究部部长、研究员徐占忱）</p>
+    </div></body></html>"""
+    record = extract_html(html, url="https://www.sohu.com/a/778.html")
+    assert record["published_at"] == "2024-05-13T06:15:00+08:00"
+    assert (record["author"], record["source_name"]) == ("徐占忱", "经济日报")
+    assert record["body"].startswith("今年是中法建交60周年。") and record["paragraph_count"] == 4

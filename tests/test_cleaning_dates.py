@@ -10,6 +10,9 @@ from pipelines.dates import parse_date, published_from, url_date
     ("2021-01-05T02:20:00Z", "2021-01-05T10:20:00+08:00"),
     ("2021-01-05T10:20:00+08:00", "2021-01-05T10:20:00+08:00"),
     ("5 January 2021", "2021-01-05T00:00:00+08:00"),
+    ("2024年5月22日週三 上午8:21", "2024-05-22T08:21:00+08:00"),
+    ("2024年5月20日週一 下午2:05", "2024-05-20T14:05:00+08:00"),
+    ("2024年01月25日 星期四 18:03:35 来自内蒙古自治区", "2024-01-25T18:03:35+08:00"),
 ])
 def test_parse_date_reads_common_shapes_in_china_time(raw, expected):
     assert parse_date(raw) == expected
@@ -37,3 +40,10 @@ def test_published_prefers_meta_then_lines_then_url_then_list_date():
     assert published_from({}, [], url, "2018-01-01")[0].startswith("2021-01-05")
     assert published_from({}, [], "http://x/a.html", "2018-01-01")[0].startswith("2018-01-01")
     assert published_from({}, [], None, None) == (None, None)
+
+
+def test_a_bare_day_takes_its_time_from_a_later_source_of_the_same_day():
+    assert published_from({"publishdate": "2024-05-13"}, ["2024-05-13 08:49"], None, None) == (
+        "2024-05-13T08:49:00+08:00", "2024-05-13 08:49")
+    assert published_from({"publishdate": "2024-05-13"}, ["2024-05-12 08:49"], None, None)[0] == \
+        "2024-05-13T00:00:00+08:00"

@@ -68,3 +68,42 @@ def test_table_cells_are_data_and_strong_lines_are_headings():
         Paragraph("二、重点产品", tag="strong"), Paragraph(LONG + "。"),
         Paragraph("产品类别", tag="td"), Paragraph("批次", tag="td"))))
     assert [p.kind for p in doc.paragraphs] == ["heading", "body", "body", "body"]
+
+
+def test_info_line_is_not_joined_to_the_lead_paragraph():
+    lead = "今年是中法建交60周年。60年来，中法双方独立自主、互利共赢，经贸合作广度深度不断拓展。"
+    for info in ("2024-05-13 06:15", "2024-05-13 06:16发布于北京经济日报官方账号"):
+        doc = Document(paragraphs=(Paragraph(info, tag="meta-line"), Paragraph(lead)))
+        assert rejoin_lines(doc) == doc
+
+
+def test_english_paragraphs_are_not_broken_lines():
+    doc = Document(paragraphs=(
+        Paragraph("Google's long-gestating foray into gaming has finally arrived as the tech giant's game "
+                  "streaming service, Stadia, launched Tuesday morning."),
+        Paragraph('"Stadia has been built from the ground up to be a cloud platform," Jack Buser, director '
+                  "for games at Google, tells The Hollywood Reporter."),
+        Paragraph("Stadia is launching with 22 games (the addition of 10 extra titles was announced over the weekend)")))
+    assert rejoin_lines(doc) == doc
+
+
+def test_html_paragraphs_join_only_where_the_break_shows():
+    """A leading '。' or a long prose line cut between two Han characters; not a short unpunctuated line."""
+    doc = Document(html="<html></html>", paragraphs=(
+        Paragraph("继续折腾奔波或许追逐冠军梦想，已经成为他最大的动力"),
+        Paragraph("。我们有理由相信，只要丁俊晖愿意，斯诺克大满贯指日可待。"),
+        Paragraph("朋友拿到ChatGPT后的第一个痛点就是：用的不好"),
+        Paragraph("你经常会感觉到ChatGPT回答的好空，没有太多参考价值。"),
+        Paragraph(LONG), Paragraph("高申报资料的质量,奠定了基础。")))
+    assert texts(rejoin_lines(doc)) == [
+        "继续折腾奔波或许追逐冠军梦想，已经成为他最大的动力。我们有理由相信，只要丁俊晖愿意，斯诺克大满贯指日可待。",
+        "朋友拿到ChatGPT后的第一个痛点就是：用的不好", "你经常会感觉到ChatGPT回答的好空，没有太多参考价值。",
+        LONG + "高申报资料的质量,奠定了基础。"]
+
+
+def test_html_bare_lines_are_not_guessed_to_be_captions():
+    lines = (Paragraph("SolVES模型的生态系统社会价值评估代做"), Paragraph("1107436458 某鹅 说明来处"))
+    assert [p.kind for p in mark_captions_and_headings(Document(html="<p></p>", paragraphs=lines)).paragraphs] == [
+        "body", "body"]
+    assert [p.kind for p in mark_captions_and_headings(Document(paragraphs=lines)).paragraphs] == [
+        "caption", "caption"]

@@ -199,11 +199,16 @@ def test_generic_spider_on_an_unregistered_trs_page_navigates_it_as_trs(crawl):
     assert {a["source_name"] for a in run.articles} == {"scjg.hubei.gov.cn"}
 
 
-def test_calendar_trap_is_bounded_by_the_page_budget_and_depth(crawl):
+def test_calendar_trap_ends_paging_at_its_first_empty_day(crawl):
+    run = crawl("generic", f"url={HUBEI}/xwzx/rl/calendar.html?date=2024-06-12")
+    assert len(run.outcomes("list")) == 2  # the start page, then the next day: nothing listed, paging stops
+
+
+def test_calendar_trap_is_bounded_by_the_page_budget_and_depth_on_a_full_crawl(crawl):
     start = f"url={HUBEI}/xwzx/rl/calendar.html?date=2024-06-12"
-    budget = crawl("generic", start, "max_pages=7")
+    budget = crawl("generic", start, "max_pages=7", "full=1")
     assert len(budget.outcomes("list")) == 7 and "qsnews/budget_exhausted" in budget.log
-    deep = crawl("generic", start, DEPTH_LIMIT="3")
+    deep = crawl("generic", start, "full=1", DEPTH_LIMIT="3")
     assert len(deep.outcomes("list")) == 4  # the start page plus three levels
 
 
@@ -294,3 +299,71 @@ def test_a_failed_continuation_page_still_lets_its_article_through():
     page, item = spider.on_error(_failure(TimeoutError(), request))
     assert page["outcome"] == "error" and page["url"].endswith("_1_1.html")
     assert type(item).__name__ == "ArticleItem" and item["url"] == article["url"] and item["hints"] == {"list_title": "标题"}
+
+
+# ---------------------------------------------------------------- Hanweb datastore paging (unit)
+HANWEB_COLUMN = """<html><body><div id="77"><script type="text/xml"><datastore>
+<nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=2&amp;webid=3&amp;columnid={col}&amp;unitid=77"></a>]]></nextgroup>
+<recordset><record><![CDATA[<li><a href="/art/2024/6/3/art_{col}_11.html">某县开展电梯安全检查</a><span>2024-06-03</span></li>]]></record>
+<record><![CDATA[<li><a href="/art/2024/5/9/art_{col}_10.html">某县召开食品安全工作会</a><span>2024-05-09</span></li>]]></record>
+</recordset></datastore></script></div>{script}</body></html>"""
+JPAGE = """<script>$('#{unit}').jpage({{perPage: 2, groupSize: 3, totalRecord: 20, proxyUrl: '/module/web/jpage/dataproxy.jsp',
+ajaxParam: {{col: 1, appid: 1, webid: 3, path: '/', columnid: {col}, sourceContentType: 1, unitid: '{unit}', webname: '某县', permissiontype: 0}}}});</script>"""
+
+
+def _hanweb_page(url, col=501, script=""):
+    from scrapy.http import HtmlResponse
+
+    return HtmlResponse(url, body=HANWEB_COLUMN.format(col=col, script=script).encode("utf-8"), encoding="utf-8")
+
+
+def test_hanweb_reads_records_and_posts_for_the_next_group():
+    from spiders import hanweb
+
+    page = _hanweb_page("http://x.gov.cn/col/col501/index.html", script=JPAGE.format(unit=77, col=501))
+    links = hanweb.article_links(page)
+    assert [(link.url, link.date) for link in links] == [
+        ("http://x.gov.cn/art/2024/6/3/art_501_11.html", "2024-06-03"),
+        ("http://x.gov.cn/art/2024/5/9/art_501_10.html", "2024-05-09")]
+    [post] = hanweb.list_pages(page, full=False)
+    assert post.url == "http://x.gov.cn/module/web/jpage/dataproxy.jsp?startrecord=3&endrecord=8&perpage=2"
+    assert (post.formdata["columnid"], post.formdata["unitid"], post.formdata["webname"]) == ("501", "77", "某县")
+    every = hanweb.list_pages(page, full=True)
+    assert [p.url.split("?")[1].split("&")[0] for p in every] == ["startrecord=3", "startrecord=9", "startrecord=15"]
+
+
+def test_hanweb_pages_the_unit_of_the_registered_column():
+    from spiders import hanweb
+
+    script = JPAGE.format(unit=66, col=900) + JPAGE.format(unit=77, col=501)
+    page = _hanweb_page("http://x.gov.cn/zwgk/index.html", script=script)
+    assert hanweb.list_pages(page, False)[0].formdata["columnid"] == "900"  # no column in the URL: the first unit
+    assert hanweb.list_pages(page, False, columns=["501"])[0].formdata["columnid"] == "501"
+
+
+def test_hanweb_proxy_answers_continue_with_the_same_form_and_stop_at_the_total():
+    from scrapy import FormRequest
+    from scrapy.http import XmlResponse
+
+    from spiders import hanweb
+
+    form = {"columnid": "501", "unitid": "77", "webname": "某县"}
+
+    def answer(start, end, total):
+        query = f"startrecord={start}&endrecord={end}&perpage=2"
+        request = FormRequest(f"http://x.gov.cn/module/web/jpage/dataproxy.jsp?{query}", formdata=form)
+        body = (f"<datastore><totalrecord>{total}</totalrecord><recordset><record><![CDATA[<li>"
+                "<a href='/art/2024/1/2/art_501_1.html'>标题标题标题标题</a></li>]]></record></recordset></datastore>")
+        return XmlResponse(request.url, body=body.encode("utf-8"), request=request)
+
+    [post] = hanweb.list_pages(answer(3, 8, 20), full=False)
+    assert post.url.endswith("startrecord=9&endrecord=14&perpage=2") and post.formdata == form
+    assert hanweb.list_pages(answer(15, 20, 20), full=False) == []
+
+
+def test_hanweb_without_a_jpage_script_follows_the_nextgroup_link():
+    from spiders import hanweb
+
+    page = _hanweb_page("http://x.gov.cn/col/col501/index.html")
+    assert hanweb.list_pages(page, False) == [
+        "http://x.gov.cn/module/web/jpage/dataproxy.jsp?page=2&webid=3&columnid=501&unitid=77"]

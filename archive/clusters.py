@@ -1,0 +1,411 @@
+"""Reprint clusters: the same story on the bureau site, SAMR 地方动态, portals and mirrors.
+
+Every article belongs to one cluster (``articles.cluster_id``); a cluster row names
+its original (``canonical_article_id``: earliest published, the bureau preferred
+over portals and mirrors), its size, first publication and the sources that
+carried it.  ``archive.neardup`` decides which texts are reprints of each other;
+verified pairs are joined (union), so a chain of reprints of reprints lands in one
+cluster, and an article matching two clusters merges them.
+
+The LSH index lives in SQLite (``lsh_bands``, one row per article and band) so
+that adding an article is BANDS primary-key lookups plus its candidates, at a cost
+independent of the archive size; ``rebuild`` recomputes everything in bulk.
+
+The store calls ``assign_cluster(conn, article_id)`` after storing a new article or
+changing one, inside its own transaction (both join an open one); ``rebuild(conn)``
+after a change of ``archive.neardup``'s constants or to repair.
+
+Schema additions (the store's migration should own them; ``ensure_tables``
+creates them meanwhile)::
+
+    ALTER TABLE articles ADD COLUMN cluster_id INTEGER;
+    CREATE INDEX IF NOT EXISTS articles_cluster_id ON articles(cluster_id);
+    CREATE TABLE IF NOT EXISTS clusters (
+        id INTEGER PRIMARY KEY,
+        canonical_article_id INTEGER,
+        size INTEGER NOT NULL,
+        first_published_at TEXT,    -- earliest published_at of its members
+        source_names TEXT           -- distinct source names, comma-joined, the original's first
+    );
+    CREATE TABLE IF NOT EXISTS article_minhash (
+        article_id INTEGER PRIMARY KEY,
+        shingles INTEGER NOT NULL,  -- sampled distinct shingles, for containment
+        signature BLOB NOT NULL     -- neardup.NUM_PERM (96) MinHash values, little-endian uint32
+    );
+    CREATE TABLE IF NOT EXISTS lsh_bands (
+        band INTEGER NOT NULL,
+        bucket BLOB NOT NULL,       -- the band's neardup.ROWS (3) values, little-endian uint32
+        article_id INTEGER NOT NULL,
+        PRIMARY KEY (band, bucket, article_id)
+    ) WITHOUT ROWID;
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from itertools import repeat
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from archive.neardup import (
+    ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, ROWS, band_keys, normalise, same_story, shingles, signature,
+    triage,
+)
+
+BIG_BUCKET = 32  # rebuild verifies all pairs in smaller buckets, a star and a chain in bigger
+KIND_RANK = {"bureau": 0, "portal": 1, "mirror": 2}
+
+DDL = [
+    "CREATE INDEX IF NOT EXISTS articles_cluster_id ON articles(cluster_id)",
+    """CREATE TABLE IF NOT EXISTS clusters (
+        id INTEGER PRIMARY KEY, canonical_article_id INTEGER, size INTEGER NOT NULL,
+        first_published_at TEXT, source_names TEXT)""",
+    """CREATE TABLE IF NOT EXISTS article_minhash (
+        article_id INTEGER PRIMARY KEY, shingles INTEGER NOT NULL, signature BLOB NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS lsh_bands (
+        band INTEGER NOT NULL, bucket BLOB NOT NULL, article_id INTEGER NOT NULL,
+        PRIMARY KEY (band, bucket, article_id)) WITHOUT ROWID""",
+]
+
+
+
+def _conn(db) -> sqlite3.Connection:
+    return getattr(db, "conn", db)
+
+
+@contextmanager
+def _transaction(conn):
+    """Join the caller's open transaction, else run in our own (autocommit connections included)."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def ensure_tables(db) -> None:
+    """Create the cluster tables and ``articles.cluster_id`` (the articles table must exist)."""
+    conn = _conn(db)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(articles)")}
+    if "cluster_id" not in columns:
+        try:
+            conn.execute("ALTER TABLE articles ADD COLUMN cluster_id INTEGER")
+        except sqlite3.OperationalError as exc:  # another writer added it first
+            if "duplicate column" not in str(exc):
+                raise
+    for statement in DDL:
+        conn.execute(statement)
+
+
+def _article_shingles(body: str | None, body_simplified: str | None) -> np.ndarray:
+    if body_simplified:
+        return shingles(normalise(body_simplified))
+    return shingles(normalise(body or "", simplified=False))
+
+
+def _canonical(members: list[dict]) -> dict:
+    """The original among reprints: earliest day; the bureau wins ties and undated pages.
+
+    Reprints are usually dated the same day as the original (portals copy within
+    hours, and pages round times differently), so days are compared, not times.
+    An undated page competes with the earliest dated ones: the source kind decides.
+    """
+    days = [m["published_at"][:10] for m in members if m["published_at"]]
+    first_day = min(days) if days else None
+    eligible = [m for m in members if not m["published_at"] or m["published_at"][:10] == first_day]
+    return min(
+        eligible,
+        key=lambda m: (KIND_RANK.get(m["kind"], 3), m["published_at"] is None, m["published_at"] or "", m["id"]),
+    )
+
+
+def _summary(members: list[dict]) -> dict:
+    canonical = _canonical(members)
+    dated = sorted(members, key=lambda m: (m["published_at"] is None, m["published_at"] or "", m["id"]))
+    names = []
+    for m in [canonical] + dated:
+        if m["name"] and m["name"] not in names:
+            names.append(m["name"])
+    return {
+        "canonical_article_id": canonical["id"],
+        "size": len(members),
+        "first_published_at": dated[0]["published_at"],
+        "source_names": ",".join(names),
+    }
+
+
+_MEMBER_SQL = """
+    SELECT a.id, a.published_at, s.kind, COALESCE(s.name, a.source_name)
+    FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+"""
+
+
+def _member(row) -> dict:
+    return {"id": row[0], "published_at": row[1], "kind": row[2], "name": row[3]}
+
+
+def _refresh_cluster(conn, cluster_id: int) -> None:
+    """Recompute a cluster row from its members (cost: the cluster's size, not the archive's)."""
+    members = [_member(r) for r in conn.execute(_MEMBER_SQL + " WHERE a.cluster_id = ?", (cluster_id,))]
+    if not members:
+        conn.execute("DELETE FROM clusters WHERE id = ?", (cluster_id,))
+        return
+    s = _summary(members)
+    conn.execute(
+        "INSERT OR REPLACE INTO clusters (id, canonical_article_id, size, first_published_at, source_names)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (cluster_id, s["canonical_article_id"], s["size"], s["first_published_at"], s["source_names"]),
+    )
+
+
+def _new_cluster(conn) -> int:
+    return conn.execute("INSERT INTO clusters (size) VALUES (0)").lastrowid
+
+
+_CANDIDATE_SQL = " UNION ".join(["SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ?"] * BANDS)
+
+
+class _Texts:
+    """Exact shingle sets of stored articles, read only when a MinHash estimate is not conclusive."""
+
+    def __init__(self, conn):
+        self.conn, self.cache = conn, {}
+
+    def __getitem__(self, article_id: int) -> np.ndarray:
+        if article_id not in self.cache:
+            row = self.conn.execute("SELECT body, body_simplified FROM articles WHERE id = ?", (article_id,)).fetchone()
+            self.cache[article_id] = _article_shingles(*row) if row else np.empty(0, dtype=np.uint32)
+        return self.cache[article_id]
+
+
+def _load_signatures(conn, ids) -> list[tuple[int, int, np.ndarray, int | None]]:
+    """(article_id, sampled shingles, signature, cluster_id) of indexed articles among ``ids``."""
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        "SELECT m.article_id, m.shingles, m.signature, a.cluster_id FROM article_minhash m"
+        f" JOIN articles a ON a.id = m.article_id WHERE m.article_id IN ({marks})",
+        list(ids),
+    ).fetchall()
+    return [(r[0], r[1], np.frombuffer(r[2], dtype="<u4"), r[3]) for r in rows]
+
+
+def _unindex(conn, article_id: int) -> None:
+    """Take an article out of the index and out of its cluster.
+
+    The remaining members are re-joined among themselves, because the article may
+    have been the only bridge between two groups: those then become two clusters.
+    Cost: the square of the cluster's size, never the archive's.
+    """
+    row = conn.execute("SELECT signature FROM article_minhash WHERE article_id = ?", (article_id,)).fetchone()
+    if row:
+        keys = band_keys(np.frombuffer(row[0], dtype="<u4"))
+        conn.executemany(
+            "DELETE FROM lsh_bands WHERE band = ? AND bucket = ? AND article_id = ?",
+            [(b, key, article_id) for b, key in enumerate(keys)],
+        )
+        conn.execute("DELETE FROM article_minhash WHERE article_id = ?", (article_id,))
+    old_cluster = conn.execute("SELECT cluster_id FROM articles WHERE id = ?", (article_id,)).fetchone()[0]
+    conn.execute("UPDATE articles SET cluster_id = NULL WHERE id = ?", (article_id,))
+    if old_cluster is None:
+        return
+    rest = [r[0] for r in conn.execute("SELECT id FROM articles WHERE cluster_id = ?", (old_cluster,))]
+    loaded = _load_signatures(conn, rest) if rest else []
+    if len(loaded) > 1:
+        texts, edges = _Texts(conn), []
+        sigs = np.stack([sig for _, _, sig, _ in loaded])
+        sizes = np.array([n for _, n, _, _ in loaded])
+        for i in range(len(loaded) - 1):
+            codes = triage(sigs[i], sizes[i], sigs[i + 1 :], sizes[i + 1 :])
+            for offset in np.flatnonzero(codes != REJECT):
+                k = i + 1 + offset
+                if codes[offset] == ACCEPT or same_story(texts[loaded[i][0]], texts[loaded[k][0]]):
+                    edges.append((i, k))
+        _, labels = _components(len(loaded), np.array(edges, dtype=np.int64).reshape(-1, 2))
+        keep = np.bincount(labels).argmax()  # the largest part keeps the id
+        for label in set(labels.tolist()) - {keep}:
+            new_id = _new_cluster(conn)
+            ids = [loaded[i][0] for i in np.flatnonzero(labels == label)]
+            conn.executemany("UPDATE articles SET cluster_id = ? WHERE id = ?", [(new_id, a) for a in ids])
+            _refresh_cluster(conn, new_id)
+    # members without a signature row (never indexed) simply stay where they were
+    _refresh_cluster(conn, old_cluster)
+
+
+def assign_cluster(db, article_id: int) -> int:
+    """Put a newly stored or updated article into its cluster and return the cluster id.
+
+    Call after every article insert, and after every update of its body or of the
+    fields the cluster row shows (published_at, source).  Cost: BANDS index
+    lookups, the candidates' signatures (and texts, when estimates are not
+    conclusive), and the members of the clusters it touches.
+    """
+    conn = _conn(db)
+    ensure_tables(conn)
+    with _transaction(conn):
+        row = conn.execute("SELECT body, body_simplified, cluster_id FROM articles WHERE id = ?",
+                           (article_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no article {article_id}")
+        fingerprints = _article_shingles(row[0], row[1])
+        sig, n = signature(fingerprints)
+        old = conn.execute("SELECT signature FROM article_minhash WHERE article_id = ?", (article_id,)).fetchone()
+        if row[2] is not None and old is not None and old[0] == sig.astype("<u4").tobytes():
+            _refresh_cluster(conn, row[2])  # same text: dates or sources may still have changed
+            return row[2]
+        _unindex(conn, article_id)
+        return _index(conn, article_id, fingerprints, sig, n)
+
+
+def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, n: int) -> int:
+    conn.execute("INSERT INTO article_minhash (article_id, shingles, signature) VALUES (?, ?, ?)",
+                 (article_id, n, sig.astype("<u4").tobytes()))
+    clusters: set[int] = set()
+    if n >= MIN_SHINGLES:
+        keys = band_keys(sig)
+        params = [v for b, key in enumerate(keys) for v in (b, key)]
+        candidates = [r[0] for r in conn.execute(_CANDIDATE_SQL, params)]
+        loaded = _load_signatures(conn, candidates) if candidates else []
+        if loaded:
+            codes = triage(sig, n, np.stack([s for _, _, s, _ in loaded]), [m for _, m, _, _ in loaded])
+            texts = _Texts(conn)
+            first_sure = {ACCEPT: 0, CHECK: 1, REJECT: 2}  # sure matches spare reading texts
+            for (other, _, _, cluster), code in sorted(zip(loaded, codes), key=lambda x: first_sure[x[1]]):
+                if cluster is None or cluster in clusters or code == REJECT:
+                    continue
+                if code == ACCEPT or same_story(fingerprints, texts[other]):
+                    clusters.add(cluster)
+        conn.executemany("INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?, ?, ?)",
+                         [(b, key, article_id) for b, key in enumerate(keys)])
+    if not clusters:
+        cluster_id = _new_cluster(conn)
+    else:
+        sizes = {c: conn.execute("SELECT size FROM clusters WHERE id = ?", (c,)).fetchone()[0] for c in clusters}
+        cluster_id = min(clusters, key=lambda c: (-sizes[c], c))  # relabel the smaller ones
+        for other in clusters - {cluster_id}:
+            conn.execute("UPDATE articles SET cluster_id = ? WHERE cluster_id = ?", (cluster_id, other))
+            conn.execute("DELETE FROM clusters WHERE id = ?", (other,))
+    conn.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", (cluster_id, article_id))
+    _refresh_cluster(conn, cluster_id)
+    return cluster_id
+
+
+def _components(count: int, edges: np.ndarray) -> tuple[int, np.ndarray]:
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(count, count))
+    return connected_components(graph, directed=False)
+
+
+def _buckets(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of one band (``values``: count x ROWS uint32) in bucket order, and where each bucket starts.
+
+    The order is that of the stored blobs (bytes of little-endian values, compared
+    as SQLite compares BLOBs), so the rebuild can append to the index in order.
+    """
+    swapped = values.byteswap()  # numeric order of byte-swapped values = byte order of the blob
+    order = np.lexsort([swapped[:, r] for r in reversed(range(values.shape[1]))])
+    ordered = swapped[order]
+    first = np.r_[True, (ordered[1:] != ordered[:-1]).any(axis=1)] if len(order) else np.empty(0, dtype=bool)
+    return order, first
+
+
+def _candidate_pairs(order: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Pairs of rows sharing a bucket, from ``_buckets``, vectorised.
+
+    Buckets up to BIG_BUCKET give all their pairs; a bigger bucket (hundreds of copies
+    of one notice) gives a star from its first member and a chain, enough for union.
+    """
+    count = len(order)
+    starts = np.flatnonzero(first)
+    run = np.cumsum(first) - 1
+    start_at = starts[run]
+    length_at = np.diff(np.r_[starts, count])[run]
+    positions = np.arange(count)
+    pairs = []
+    small = positions[(length_at > 1) & (length_at <= BIG_BUCKET)]
+    for step in range(1, BIG_BUCKET):
+        small = small[small + step < start_at[small] + length_at[small]]
+        if not len(small):
+            break
+        pairs.append(np.stack([order[small], order[small + step]], axis=1))
+    big = positions[(length_at > BIG_BUCKET) & ~first]
+    pairs.append(np.stack([order[start_at[big]], order[big]], axis=1))
+    pairs.append(np.stack([order[big - 1], order[big]], axis=1))
+    return np.concatenate(pairs)
+
+
+def rebuild(db) -> int:
+    """Recompute signatures, the LSH index and every cluster from scratch; return the cluster count.
+
+    Articles are read outside the write transaction so a running crawl is not
+    locked out for the whole computation; articles stored meanwhile are then
+    clustered one by one.  (An article *updated* meanwhile keeps the text read
+    first until its next ``assign_cluster``.)
+    """
+    conn = _conn(db)
+    ensure_tables(conn)
+    # body only where body_simplified is missing: half the text to read and decode
+    texts = "SELECT CASE WHEN COALESCE(a.body_simplified, '') = '' THEN a.body END, a.body_simplified,"
+    rows = conn.execute(_MEMBER_SQL.replace("SELECT", texts, 1) + " ORDER BY a.id")
+    members, sets, sigs, sizes = [], [], [], []
+    for row in rows:
+        fingerprints = _article_shingles(row[0], row[1])
+        sig, n = signature(fingerprints)
+        members.append(_member(row[2:]))
+        sets.append(fingerprints)
+        sigs.append(sig)
+        sizes.append(n)
+    count = len(members)
+    sigs = np.stack(sigs) if sigs else np.empty((0, NUM_PERM), dtype=np.uint32)
+    sizes = np.array(sizes, dtype=np.int64)
+    indexed = np.flatnonzero(sizes >= MIN_SHINGLES)
+    bands = [sigs[indexed, b * ROWS : (b + 1) * ROWS].astype("<u4") for b in range(BANDS)]
+    orders = [_buckets(values) for values in bands]
+    pairs = np.concatenate([indexed[_candidate_pairs(*o)] for o in orders] + [np.empty((0, 2), dtype=np.int64)])
+    pairs = np.sort(pairs, axis=1)
+    encoded = np.unique(pairs[:, 0] * max(count, 1) + pairs[:, 1])  # distinct pairs, cheaper than axis=0
+    pairs = np.stack([encoded // max(count, 1), encoded % max(count, 1)], axis=1)
+    codes = np.empty(len(pairs), dtype=np.int64)
+    for lo in range(0, len(pairs), 100_000):
+        i, j = pairs[lo : lo + 100_000, 0], pairs[lo : lo + 100_000, 1]
+        codes[lo : lo + 100_000] = triage(sigs[i], sizes[i], sigs[j], sizes[j])
+    for k in np.flatnonzero(codes == CHECK):
+        codes[k] = ACCEPT if same_story(sets[pairs[k, 0]], sets[pairs[k, 1]]) else REJECT
+    del sets
+    _, labels = _components(count, pairs[codes == ACCEPT])
+
+    groups: dict[int, list[int]] = {}
+    for position, label in enumerate(labels.tolist()):
+        groups.setdefault(label, []).append(position)
+    with _transaction(conn):
+        for table in ("clusters", "article_minhash", "lsh_bands"):
+            conn.execute(f"DELETE FROM {table}")
+        cluster_rows, article_rows = [], []
+        for cluster_id, positions in enumerate(sorted(groups.values()), start=1):
+            s = _summary([members[p] for p in positions])
+            cluster_rows.append((cluster_id, s["canonical_article_id"], s["size"], s["first_published_at"],
+                                 s["source_names"]))
+            article_rows.extend((cluster_id, members[p]["id"]) for p in positions)
+        conn.executemany("INSERT INTO clusters VALUES (?, ?, ?, ?, ?)", cluster_rows)
+        conn.executemany("UPDATE articles SET cluster_id = ? WHERE id = ?", article_rows)
+        ids = np.array([m["id"] for m in members], dtype=np.int64)
+        raw = sigs.astype("<u4").tobytes()
+        width = 4 * NUM_PERM
+        conn.executemany("INSERT INTO article_minhash VALUES (?, ?, ?)",
+                         zip(ids.tolist(), sizes.tolist(), (raw[k : k + width] for k in range(0, len(raw), width))))
+        width = 4 * ROWS
+        for b, (order, _) in enumerate(orders):  # in key order: appends to the WITHOUT ROWID b-tree
+            buckets = bands[b][order].tobytes()
+            conn.executemany("INSERT INTO lsh_bands VALUES (?, ?, ?)",
+                             zip(repeat(b), (buckets[k : k + width] for k in range(0, len(buckets), width)),
+                                 ids[indexed[order]].tolist()))
+        late = conn.execute("SELECT id FROM articles WHERE id > ? ORDER BY id", (int(ids.max(initial=0)),)).fetchall()
+        conn.executemany("UPDATE articles SET cluster_id = NULL WHERE id = ?", late)
+        for (article_id,) in late:
+            assign_cluster(conn, article_id)
+        return conn.execute("SELECT count(*) FROM clusters").fetchone()[0]
