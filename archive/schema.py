@@ -171,11 +171,23 @@ def _v4_page_validators(conn: sqlite3.Connection) -> None:
     conn.execute("alter table pages add column last_modified text")
 
 
+def _v5_reprints_and_versions(conn: sqlite3.Connection) -> None:
+    """Reprint clusters (with their persistent LSH index) and article versions; existing archives are
+    backfilled so the first edit after the upgrade has a version 1 to diff against."""
+    from archive import clusters, versions
+
+    clusters.ensure_tables(conn)
+    versions.ensure_tables(conn)
+    versions.backfill(conn)
+    clusters.rebuild(conn)
+
+
 MIGRATIONS = (
     (1, "core tables: sources, pages, articles, paragraphs, crawl_runs", _v1_tables),
     (2, "articles_fts: bigram full-text index", _v2_search_index),
     (3, "articles.published_year for the year facet", _v3_published_year),
     (4, "pages.etag and pages.last_modified for conditional GET", _v4_page_validators),
+    (5, "clusters, article_minhash, lsh_bands, article_versions; articles.cluster_id", _v5_reprints_and_versions),
 )
 LATEST = MIGRATIONS[-1][0]
 

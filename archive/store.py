@@ -14,7 +14,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from archive import schema
+from archive import clusters, schema, versions
 from archive.search import to_simplified
 
 SOURCE_COLUMNS = ("name", "kind", "level", "region_code", "province", "prefecture", "county",
@@ -203,6 +203,8 @@ class Archive:
                     f"insert into paragraphs (article_id, {', '.join(PARAGRAPH_COLUMNS)}) values (?, ?, ?, ?, ?)",
                     [(article_id, *p) for p in paragraphs],
                 )
+                clusters.assign_cluster(conn, article_id)
+            versions.record_version(conn, article_id, seen_at, values["body"], values["content_hash"])
         return article_id, status
 
 

@@ -4,11 +4,15 @@ A crawled page, or a redirect it answers with, must not steer the crawler to
 ``file:``/``ftp:``/``data:`` URLs, to this machine (loopback, ``localhost``)
 or into the operator's network (RFC 1918 private, link-local such as the
 169.254.169.254 cloud metadata service, unique-local IPv6, CGNAT …).
-``SafetyMiddleware`` checks every request as it enters the downloader, and
-redirects and meta refreshes come back through the engine as new requests,
-so they are checked too.  The spiders' ``allowed_domains`` (Scrapy's
-OffsiteMiddleware, priority 50) keeps a crawl on its own site; this guard
-also covers what a site *inside* the allowed domains could redirect to.
+``SafetyMiddleware`` checks every request as it enters the downloader
+(start URLs, links, and redirects, which come back as new requests).
+``RedirectGuard`` and ``RefreshGuard`` refuse an unsafe or off-site redirect
+where it is received, so the page that redirected is recorded in ``pages``
+with the reason (Scrapy's offsite filter drops a redirected request without
+a word).  ``allowed_domains`` keeps a crawl on its own site; these guards
+also cover start URLs and ad-hoc ``--url`` crawls, whose only allowed domain
+is the address given.  ``SafeRedirectHandler`` applies the same rule to
+``qsnews extract URL``.
 
 Judged from the URL alone: literal IP addresses (IPv4, IPv6, and the
 integer/octal/hex spellings browsers and resolvers accept) and the names
@@ -124,7 +128,8 @@ class RedirectGuard:
     ``process_response`` fails the *original* request instead (outcome
     'skipped', reason naming the target).  Runs before RedirectMiddleware
     (priority 600) reads the Location header; ``RefreshGuard`` does the same
-    for meta refreshes, after decompression (590) and before
+    for meta refreshes, after decompression (590) and the challenge check
+    (585, a challenge's refresh is a block, not a redirect) and before
     MetaRefreshMiddleware (580).
     """
 

@@ -45,7 +45,7 @@ DEPTH_LIMIT = 30
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.safety.SafetyMiddleware": 60,  # after OffsiteMiddleware (50): no file:, loopback or private targets
-    "crawler.safety.RefreshGuard": 587,  # unsafe or offsite meta refresh: after decompression, before MetaRefresh
+    "crawler.safety.RefreshGuard": 582,  # unsafe or offsite meta refresh: after the challenge check, before MetaRefresh
     "crawler.safety.RedirectGuard": 610,  # unsafe or offsite Location: before RedirectMiddleware (600)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,

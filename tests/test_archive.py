@@ -183,3 +183,34 @@ def test_index_is_rebuilt_when_the_tokenizer_changes(tmp_path):
     with Archive(path) as arc:  # ...which this version notices and redoes
         assert arc.conn.execute("select rowid from articles_fts where articles_fts match '\"校服\"'").fetchall()
         arc.conn.execute("insert into articles_fts(articles_fts) values ('integrity-check')")
+
+
+def test_reprints_cluster_and_edits_become_versions(tmp_path):
+    """The store keeps clusters and versions current: a traditional-script reprint joins the original's
+    cluster, an unrelated story does not, and only a real change of a URL's body adds a version."""
+    from archive.store import Archive
+
+    body = ("近日，襄阳市市场监督管理局组织开展学生校服产品质量监督抽查，共抽查全市12家校服生产企业的30批次产品，"
+            "检验项目包括纤维含量、甲醛含量、pH值、可分解致癌芳香胺染料等。抽查结果显示，28批次产品合格，"
+            "2批次产品纤维含量不合格，已责令企业整改并依法立案查处。")
+    other = ("湖北省市场监督管理局部署开展电梯安全隐患专项排查整治，要求各地对住宅小区、商场、医院等场所在用电梯"
+             "逐台检查维护保养、应急救援和安全管理制度落实情况，发现隐患立即督促整改，确保电梯安全运行。")
+    import opencc
+    reprint = "（转载）" + opencc.OpenCC("s2t").convert(body)
+
+    def record(url, text):
+        return {"url": url, "title": text[:12], "body": text, "body_simplified": opencc.OpenCC("t2s").convert(text),
+                "content_hash": str(hash(text)), "published_at": "2024-05-21T10:00:00+08:00", "paragraphs": []}
+
+    with Archive(tmp_path / "a.db") as archive:
+        source = archive.upsert_source({"name": "甲", "kind": "bureau", "level": "prefecture", "region_code": "420600"})
+        original_id, _ = archive.upsert_article(record("http://a/1", body), source, "2024-05-21T10:00:00+08:00")
+        reprint_id, _ = archive.upsert_article(record("http://b/1", reprint), source, "2024-05-22T10:00:00+08:00")
+        other_id, _ = archive.upsert_article(record("http://a/2", other), source, "2024-05-22T10:00:00+08:00")
+        archive.upsert_article(record("http://a/1", body), source, "2024-05-23T10:00:00+08:00")
+        archive.upsert_article(record("http://a/1", body + "（更正）"), source, "2024-05-24T10:00:00+08:00")
+        cluster = dict(archive.conn.execute("select id, cluster_id from articles").fetchall())
+        versions = archive.conn.execute(
+            "select version, diff from article_versions where article_id = ? order by version", (original_id,)).fetchall()
+    assert cluster[original_id] == cluster[reprint_id] != cluster[other_id]
+    assert [v[0] for v in versions] == [1, 2] and "+" in versions[1][1] and "更正" in versions[1][1]

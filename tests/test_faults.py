@@ -196,11 +196,19 @@ def small_disk(tmp_path):
 def make_read_only(folder: Path) -> None:
     """A read-only file system where we can (root ignores permission bits), else permission bits."""
     if os.geteuid() == 0:
-        assert _mount("--bind", "-o", "ro", str(folder), str(folder)), "cannot bind-mount read-only"
-        assert _mount("-o", "remount,bind,ro", str(folder)), "cannot remount read-only"
+        if not (_mount("--bind", str(folder), str(folder)) and _mount("-o", "remount,bind,ro", str(folder))):
+            pytest.skip("root without mount rights: cannot make a folder read-only here")
     else:
         for path in [folder, *folder.rglob("*")]:
             path.chmod(0o555 if path.is_dir() else 0o444)
+
+
+def undo_read_only(folder: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+    else:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def test_read_only_archive_gives_a_clear_error(tmp_path):
@@ -223,7 +231,7 @@ def test_read_only_archive_gives_a_clear_error(tmp_path):
                 assert "read-only" in result.stderr and str(target.parent) in result.stderr, result.stderr
         finally:
             for path in (folder, fresh):
-                subprocess.run(["umount", str(path)], capture_output=True)
+                undo_read_only(path)
     assert articles(db) == before
 
 

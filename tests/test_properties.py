@@ -39,7 +39,7 @@ line = st.lists(piece, min_size=1, max_size=8).map("".join)
 lines = st.lists(line, min_size=1, max_size=12)
 TAGS = st.sampled_from([None, None, None, "p", "h2", "li", "td", "figcaption", "strong"])
 paragraphs = st.lists(st.builds(Paragraph, line, tag=TAGS), min_size=1, max_size=12)
-FAST = settings(max_examples=int(__import__("os").environ.get("QSNEWS_EXAMPLES", 150)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def han(text: str) -> str:
@@ -72,7 +72,7 @@ def assert_idempotent(step, doc):
 
 
 # extract_metadata moves text into meta (title line, lead-in and trailing credits) and reads only what is
-# still body, so a second pass finds a new "title"; it is tested on its own below.
+# still body, so a second pass loses what the first found; it is tested on its own below.
 IDEMPOTENT = [step for step in STEPS if step is not extract_metadata]
 
 
@@ -83,12 +83,13 @@ def test_every_text_step_applied_twice_equals_once(text_lines, step):
     assert_idempotent(step, staged(text_lines, step))
 
 
-@pytest.mark.xfail(strict=True, reason="extract_metadata is not idempotent: a second pass takes the next line "
-                                       "as the title (reported to the lead; strict, so a fix shows up here)")
-@FAST
-@given(lines)
-def test_metadata_step_applied_twice_equals_once(text_lines):
-    assert_idempotent(extract_metadata, staged(text_lines, extract_metadata))
+@pytest.mark.xfail(strict=True, reason="extract_metadata is not idempotent: a second pass reads only body lines, so it "
+                                       "loses the title already marked meta (or takes the next line as the title); "
+                                       "reported to the lead; strict, so a fix shows up here")
+def test_metadata_step_applied_twice_equals_once():
+    """Hypothesis's smallest counterexample is a single line; this is the same failure on a real shape."""
+    assert_idempotent(extract_metadata, staged(["市场监管局公布电梯抽查结果", "本次共抽查电梯二十台，合格率九成。"],
+                                               extract_metadata))
 
 
 @FAST
