@@ -1,8 +1,8 @@
 """Move the article's metadata out of the text and into ``doc.meta``.
 
 Pages carry title, date, source, editor and bylines as lines of text around
-the body ("发布时间：… 来源：… 责任编辑：…", "□ 黄 凰", "荆楚网讯（记者张城）",
-a trailing "（高云）").  This step reads them into the ``articles`` columns and
+the body ("发布时间：… 来源：… 责任编辑：…", an unlabelled "2024-05-13 06:15",
+"□ 黄 凰", "荆楚网讯（记者张城）", a trailing "（高云）").  This step reads them into the ``articles`` columns and
 marks those lines ``meta``/``byline`` so they leave the body.  Every pattern is
 written in simplified characters and widened to both scripts by
 ``script.both_scripts``; values keep the source's script.
@@ -131,11 +131,14 @@ def _is_meta_line(text: str) -> bool:
     return bool(labels) and (labels[0].start() == 0 or len(labels) >= 2)
 
 
-def _info_line(text: str) -> bool:
-    """A short line that is no sentence once share/print controls are gone: '2024-05-13 06:15',
-    '2024-05-13 06:16发布于北京经济日报官方账号', '阅读量340'."""
-    rest = CONTROLS.sub("", fold(text)).strip()
-    return 0 < len(rest) <= _INFO_LINE_MAX and not SENTENCE.search(rest)
+def _info_line(paragraph: Paragraph, text: str, in_header: bool) -> bool:
+    """A short line that is no sentence once share/print controls are gone, where info lines sit: tagged
+    ``meta-line`` by the HTML stage ('阅读量340'), or with a date in the header or beside the controls
+    ('2024-05-13 06:15', '2024-05-13 06:16发布于北京经济日报官方账号', '2023-06-20【打印本页】')."""
+    folded = fold(text)
+    placed = paragraph.tag == "meta-line" or bool(DATE.search(text)) and (in_header or bool(CONTROLS.search(folded)))
+    rest = CONTROLS.sub("", folded).strip()
+    return placed and 0 < len(rest) <= _INFO_LINE_MAX and not SENTENCE.search(rest)
 
 
 def _byline(text: str) -> tuple[list[str], str | None]:
@@ -143,9 +146,7 @@ def _byline(text: str) -> tuple[list[str], str | None]:
     labelled fields that may follow them ('… 来源：中国青年报'); no names for any other line."""
     match = BYLINE.match(text) or BARE_BYLINE.match(text)
     names = _names(match.group("credit")) if match else []
-    if not _credible(names):
-        return [], None
-    return names, match.groupdict().get("rest")
+    return (names, match.groupdict().get("rest")) if _credible(names) else ([], None)
 
 
 def _title_like(paragraph: Paragraph) -> bool:
@@ -282,8 +283,7 @@ class _Reader:
                 self.mark(i, *kind_reason)
             elif AFFILIATION.match(fold(text)) and len(text) <= _META_LINE_MAX:
                 self.mark(i, "meta", "author affiliation")
-            elif (paragraph.tag == "meta-line" or (in_header or CONTROLS.search(fold(text))) and DATE.search(text)) \
-                    and _info_line(text):
+            elif _info_line(paragraph, text, in_header):
                 self.dates += [m.group(0) for m in DATE.finditer(text)]
                 self.mark(i, "meta", "date line" if DATE.search(text) else "page info line")
             elif after_meta and COLUMN_LABEL.match(text) and "section" not in self.values:
