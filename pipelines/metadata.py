@@ -252,8 +252,9 @@ class _Reader:
         return None
 
     def subtitle(self, title_index: int | None) -> None:
-        """A '——' line (or an h2) right after the title."""
-        after = [i for i in self.body_indexes() if title_index is not None and i > title_index][:1]
+        """A '——' line (or an h2) right after the title; an info line (发布时间…) may stand between."""
+        after = [i for i in self.body_indexes()
+                 if title_index is not None and i > title_index and self.paragraphs[i].tag != "meta-line"][:1]
         if after:
             paragraph = self.paragraphs[after[0]]
             text = paragraph.text.strip()

@@ -229,3 +229,18 @@ def test_anonymous_is_not_a_name():
 def test_offices_are_not_authors(line):
     assert run("標題", line, LEAD).meta["author"] is None
     assert run("標題", "作者：李科", LEAD).meta["author"] == "李科"
+
+
+def test_subtitle_after_the_info_line_of_an_html_page():
+    """TRS pages print the info line (发布时间…来源…) between the headline and the '——' subtitle."""
+    from pipelines.chain import extract_html
+
+    html = ("<html><body><h1>质量兴县 标准先行</h1>"
+            "<div class='info'>发布时间：2014-08-22 15:12　来源：咸宁日报</div>"
+            "<div class='TRS_Editor'><p>——通城县质量技术监督局服务企业纪实</p>"
+            "<p>近年来，通城县质监局以民主评议政风行风工作为契机，全方位服务企业，高标准指导企业，大力推行信息标准化建设。</p>"
+            "<p>通城县质监局局长柳旭阳告诉记者，截至今日，通城县已创建国家级农业标准化示范区两个。</p></div></body></html>")
+    record = extract_html(html, url="http://scjg.hubei.gov.cn/xwzx/szdt/201408/t20140822_611337.html")
+    assert record["title"] == "质量兴县 标准先行"
+    assert record["subtitle"] == "——通城县质量技术监督局服务企业纪实"
+    assert "服务企业纪实" not in record["body"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import zlib
 from html import escape
 from pathlib import Path
 
@@ -32,9 +33,14 @@ def seed(prefix: str) -> list[str]:
     raise SystemExit(f"seed {prefix} not found in {', '.join(map(str, SEED_DIRS))}")
 
 
-def paras(lines, cls=None) -> str:
+def paras(lines, cls=None, captions=frozenset()) -> str:
+    """Body paragraphs; a line in ``captions`` is laid out as TRS does a photo: centred image, centred caption."""
     attr = f' class="{cls}"' if cls else ""
-    return "\n".join(f"<p{attr}>{escape(line)}</p>" for line in lines if line.strip())
+    centre = ' style="text-align: center;"'
+    return "\n".join(
+        f'<p{centre}><img src="./W{zlib.crc32(line.encode()):010d}.jpg" /></p>\n<p{centre}>{escape(line)}</p>'
+        if line in captions else f"<p{attr}>{escape(line)}</p>"
+        for line in lines if line.strip())
 
 
 def write(host: str, path: str, text: str, encoding: str = "utf-8") -> None:
@@ -99,7 +105,9 @@ def build_trs():
     title003 = "襄州区质监局服务区域经济发展 推动质监能力建设上台阶"
     trs_article(f"{col}/201207/t20120718_385412.html", title003, "2012-07-18 09:31", "襄州区质量技术监督局",
                 paras(s003), prevnext='<div class="prevnext">下一篇：<a href="../201408/t20140822_611337.html">质量兴县 标准先行</a></div>')
-    # Seed 004: the title is the h1; everything else is the body, split over two pages at a section heading.
+    # Seed 004: the title is the h1; everything else is the body, split over two pages at a section heading;
+    # the four short lines between pictures on the original page are photo captions.
+    photos = {"领导调研茶叶种植标准化示范区", "市政府质量奖现场评审", "油茶栽培标准化示范区验收评审", "标准化宣贯培训"}
     lines = [line for line in s004 if line.strip()]
     split = lines.index("深层次加强建设 打造高效能团队")
     base = "t20140822_611337"
@@ -107,7 +115,7 @@ def build_trs():
         name = base + (f"_{part}" if part else "")
         pager = (f'<div id="page_div"></div><script type="text/javascript">createPageHTML(2, {part}, "{base}", "html");</script>\n'
                  f'<div class="pages"><a href="{base}.html">1</a> <a href="{base}_1.html">2</a></div>\n')
-        trs_article(f"{col}/201408/{name}.html", lines[0], "2014-08-22 15:12", "咸宁日报", paras(chunk),
+        trs_article(f"{col}/201408/{name}.html", lines[0], "2014-08-22 15:12", "咸宁日报", paras(chunk, captions=photos),
                     charset="gb2312", pager=pager)
     for (title, when, source, body), path, attach in (
         (EXTRA_ELEVATOR, f"{col}/202406/t20240612_5201876.html",
