@@ -358,8 +358,15 @@ class _Reader:
             self.authors += names
 
 
+# Set in ``meta`` by extract_metadata: the lines it reads have left the body, so a second pass would only
+# misread body lines as a title; it is a no-op instead (cleaning twice equals cleaning once).
+READ = "metadata_read"
+
+
 def extract_metadata(doc: Document) -> Document:
     """Title, subtitle, dates, source, editor, author and section into ``meta``; their lines out of the body."""
+    if doc.meta.get(READ):
+        return doc
     reader = _Reader(doc)
     reader.subtitle(reader.title())
     reader.lines()
@@ -380,6 +387,7 @@ def extract_metadata(doc: Document) -> Document:
         author=", ".join(authors) or None,
         editor=values.get("editor"),
         section=doc.page_meta.get("columnname") or values.get("section"),
+        **{READ: True},
     )
 
 

@@ -83,9 +83,6 @@ def test_every_text_step_applied_twice_equals_once(text_lines, step):
     assert_idempotent(step, staged(text_lines, step))
 
 
-@pytest.mark.xfail(strict=True, reason="extract_metadata is not idempotent: a second pass reads only body lines, so it "
-                                       "loses the title already marked meta (or takes the next line as the title); "
-                                       "reported to the lead; strict, so a fix shows up here")
 def test_metadata_step_applied_twice_equals_once():
     """Hypothesis's smallest counterexample is a single line; this is the same failure on a real shape."""
     assert_idempotent(extract_metadata, staged(["市场监管局公布电梯抽查结果", "本次共抽查电梯二十台，合格率九成。"],
