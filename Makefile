@@ -25,6 +25,7 @@ demo: $(VENV)/.installed
 # System packages the tests drive (redis-server, chromium) are installed when missing.
 test: $(VENV)/.installed
 	sh deploy/ensure-redis.sh
+	sh tests/browser/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 
 crawl: $(VENV)/.installed

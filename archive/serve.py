@@ -39,8 +39,11 @@ def _metadata_file(db_path) -> Path:
 
 def datasette_argv(db_path, host: str = "127.0.0.1", port: int = 8001, allow_sql: bool = True) -> list[str]:
     """``datasette serve`` arguments for the archive; ``allow_sql=False`` for public deployments."""
+    # The facets journalists need are declared in metadata.yml; Datasette's facet *suggestions* probe every
+    # column on each table page and cost seconds at 1M articles (bench/search.py, BENCHMARKS.md).
     argv = ["datasette", "serve", str(db_path), "--host", host, "--port", str(port),
-            "--metadata", str(_metadata_file(db_path)), "--template-dir", str(TEMPLATES)]
+            "--metadata", str(_metadata_file(db_path)), "--template-dir", str(TEMPLATES),
+            "--setting", "suggest_facets", "off"]
     if not allow_sql:
         argv += ["--setting", "default_allow_sql", "off"]
     return argv

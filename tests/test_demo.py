@@ -116,6 +116,8 @@ def test_serve_answers_search_in_either_script(demo_db):
         assert any("质监" in norm(r["body"]) for r in found)
         page = urllib.request.urlopen(f"{base}/-/search?q={query}").read().decode()
         assert "<mark>" in page
+        table_page = urllib.request.urlopen(f"{base}/qsnews/articles").read().decode()
+        assert "province" in table_page and "Suggested facets" not in table_page  # declared facets only: cheap at 1M
     finally:
         server.terminate()
         server.wait(timeout=10)
