@@ -36,38 +36,43 @@ def _where(q: str | None, filters: dict) -> tuple[str, dict]:
 
 
 def ranked_search(conn, q: str, filters: dict, limit: int = 20, offset: int = 0) -> tuple[int, list[dict]]:
-    """(number of hits, one page of hits best first) for a search-box string.
+    """(number of stories hit, one page of stories best first) for a search-box string.
 
-    Without filters both steps stay inside the index: the count never probes
-    ``articles`` and the ranking sorts (rowid, score) pairs only, so just the
-    page's rows are read — at 1M articles a common bigram matches most of them,
-    and carrying every hit's body through the sort cost seconds (bench/search.py).
+    A story is a reprint cluster: it is shown once, as its canonical article, ranked by its best-matching
+    copy, with ``reprints`` = how many other copies the archive holds.  Without filters the step from a
+    hit to its cluster reads the narrow index ``articles_id_cluster`` only, never the article rows (whose
+    bodies are long), and only the page's rows are read in full.
     """
-    if not any(filters.get(c) for c in FILTER_COLUMNS):
-        match = {"match": to_fts_query(q)}
-        total = conn.execute("select count(*) from articles_fts where articles_fts match :match", match).fetchone()[0]
-        rows = _dicts(conn.execute(
-            f"""select a.id, a.url, a.title, a.published_at, a.source_name, a.province, a.prefecture, a.county,
-                       a.section, a.body, hit.score
-                from (select rowid, {RANK} as score from articles_fts where articles_fts match :match
-                      order by score, rowid limit :limit offset :offset) hit
-                join articles a on a.id = hit.rowid
-                order by hit.score, a.id""",
-            {**match, "limit": limit, "offset": offset},
-        ))
-        return total, rows
-    where, params = _where(q, filters)
-    total = conn.execute(f"select count(*) from articles a{where}", params).fetchone()[0]
-    only_filters, _ = _where(None, filters)
+    filtered = any(filters.get(c) for c in FILTER_COLUMNS)
+    only_filters, params = _where(None, filters)
+    lookup = "articles a" if filtered else "articles a indexed by articles_id_cluster"
     rows = _dicts(conn.execute(
-        f"""select a.id, a.url, a.title, a.published_at, a.source_name, a.province, a.prefecture, a.county,
-                   a.section, a.body, {RANK} as score
-            from articles_fts join articles a on a.id = articles_fts.rowid
-            where articles_fts match :match{only_filters.replace(" where ", " and ", 1)}
-            order by score, a.id limit :limit offset :offset""",
-        {**params, "limit": limit, "offset": offset},
+        f"""with hit as materialized (select rowid as id, {RANK} as score from articles_fts where articles_fts match :match),
+                 story as (select coalesce(c.canonical_article_id, a.id) as story_id, min(hit.score) as score
+                           from hit join {lookup} on a.id = hit.id
+                           left join clusters c on c.id = a.cluster_id{only_filters}
+                           group by story_id),
+                 page as (select story_id, score, count(*) over () as total from story
+                          order by score, story_id limit :limit offset :offset)
+            select a.id, a.url, a.title, a.published_at, a.source_name, a.province, a.prefecture, a.county,
+                   a.section, a.body, page.score, page.total, coalesce(c.size, 1) - 1 as reprints
+            from page join articles a on a.id = page.story_id left join clusters c on c.id = a.cluster_id
+            order by page.score, a.id""",
+        {**params, "match": to_fts_query(q), "limit": limit, "offset": offset},
     ))
-    return total, rows
+    return (rows[0]["total"] if rows else 0), rows
+
+
+def reprints(conn, article_id: int) -> list[dict]:
+    """The other copies of an article's story, earliest first, with their sites."""
+    return _dicts(conn.execute(
+        """select r.id, r.title, r.url, r.published_at, r.source_name, s.name as site, s.kind as site_kind
+           from articles a join articles r on r.cluster_id = a.cluster_id and r.id != a.id
+           left join sources s on s.id = r.source_id
+           where a.id = ? and a.cluster_id is not null
+           order by r.published_at is null, r.published_at, r.id""",
+        (article_id,),
+    ))
 
 
 def article(conn, article_id: int) -> dict | None:
@@ -79,6 +84,7 @@ def article(conn, article_id: int) -> dict | None:
     found["paragraphs"] = _dicts(conn.execute(
         "select position, kind, text, reason from paragraphs where article_id = ? order by position", (article_id,)))
     found["page"] = raw_page(conn, article_id)
+    found["reprints"] = reprints(conn, article_id)
     return found
 
 

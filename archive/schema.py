@@ -182,12 +182,19 @@ def _v5_reprints_and_versions(conn: sqlite3.Connection) -> None:
     clusters.rebuild(conn)
 
 
+def _v6_story_lookup(conn: sqlite3.Connection) -> None:
+    """A narrow (id, cluster_id) index: ranked search maps every hit to its story without reading article
+    rows, where cluster_id sits behind the long body (it was added by ALTER TABLE)."""
+    conn.execute("create index if not exists articles_id_cluster on articles(id, cluster_id)")
+
+
 MIGRATIONS = (
     (1, "core tables: sources, pages, articles, paragraphs, crawl_runs", _v1_tables),
     (2, "articles_fts: bigram full-text index", _v2_search_index),
     (3, "articles.published_year for the year facet", _v3_published_year),
     (4, "pages.etag and pages.last_modified for conditional GET", _v4_page_validators),
     (5, "clusters, article_minhash, lsh_bands, article_versions; articles.cluster_id", _v5_reprints_and_versions),
+    (6, "articles_id_cluster: hit -> story lookup for ranked search", _v6_story_lookup),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -169,3 +169,36 @@ def test_public_switch_turns_off_sql_but_keeps_canned_queries(site):
                        settings={"default_allow_sql": False})  # what datasette_argv(allow_sql=False) sets
     assert get(public, "/archive.json?sql=select+1").status_code == 403
     assert get(public, "/archive/ranked_search.json?q=校服&_shape=array").json()[0]["id"] == ids["trad"]
+
+
+def test_a_story_and_its_reprints_show_once_in_search_and_are_listed_on_its_page(tmp_path):
+    import opencc
+
+    body = ("近日，襄阳市市场监督管理局组织开展学生校服产品质量监督抽查，共抽查全市12家校服生产企业的30批次产品，"
+            "检验项目包括纤维含量、甲醛含量、pH值、可分解致癌芳香胺染料等。抽查结果显示，28批次产品合格，"
+            "2批次产品纤维含量不合格，已责令企业整改并依法立案查处。")
+    other = ("湖北省市场监督管理局部署开展校服安全隐患专项排查整治，要求各地对中小学校服采购、验收和供应商资质"
+             "逐项检查，发现问题立即督促整改，并将排查结果向社会公开，接受家长和学校监督，确保学生穿着安全。")
+    path = tmp_path / "archive.db"
+    with Archive(path) as arc:
+        bureau = arc.upsert_source({"name": "襄阳市市场监督管理局", "kind": "bureau"})
+        mirror = arc.upsert_source({"name": "镜像站", "kind": "mirror"})
+        original, _ = arc.upsert_article({"url": "http://xy.gov.cn/1.html", "title": "襄阳开展校服抽查", "body": body,
+                                          "published_at": "2024-05-21T10:00:00+08:00"}, bureau, "2024-05-21T10:00:00+08:00")
+        reprint, _ = arc.upsert_article({"url": "http://mirror.example/9.html", "title": "襄陽開展校服抽查",
+                                         "body": "（轉載）" + opencc.OpenCC("s2t").convert(body),
+                                         "published_at": "2024-05-23T10:00:00+08:00"}, mirror, "2024-05-23T10:00:00+08:00")
+        unrelated, _ = arc.upsert_article({"url": "http://hb.gov.cn/2.html", "title": "湖北部署校服排查", "body": other,
+                                           "published_at": "2024-05-22T10:00:00+08:00"}, bureau, "2024-05-22T10:00:00+08:00")
+    ensure_plugin()
+    ds = Datasette([str(path)], metadata=load_metadata(path))
+
+    page = get(ds, "/-/search?q=校服").text
+    assert page.count('class="hit"') == 2  # the story once, plus the unrelated one
+    assert f"/-/article/{original}" in page and f"/-/article/{reprint}\"" not in page
+    assert "1 reprint" in page
+    article = get(ds, f"/-/article/{original}").text
+    assert 'id="reprints"' in article and f"/-/article/{reprint}" in article and "镜像站" in article
+    assert 'id="reprints"' not in get(ds, f"/-/article/{unrelated}").text
+    rows = get(ds, f"/archive/reprints.json?article_id={reprint}&_shape=array").json()
+    assert [(r["id"], r["is_canonical"]) for r in rows] == [(original, 1), (reprint, 0)]
