@@ -218,7 +218,37 @@ def cached_db(count: int, seed: int, shared: Path, workers: int) -> Path:
     if not path.exists():
         print(f"building {path.name} ...", file=sys.stderr)
         build(path, count, seed, shared, workers)
+    upgrade(path)
     return path
+
+
+def upgrade(path: Path) -> None:
+    """Bring a cache built by older code to the current schema without rebuilding it.
+
+    Bulk-built articles never pass through the store, so they are never clustered (cluster_id NULL):
+    the reprint tables empty and the story index (migrations 5 and 6) are exactly what a fresh build
+    has.  Migration 5's cluster rebuild is skipped on purpose: it would find nothing to do but cost
+    minutes per million articles.
+    """
+    from archive import clusters, versions
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        done = schema.current_version(conn)
+        if done >= schema.LATEST:
+            return
+        print(f"upgrading {path.name} from schema {done} to {schema.LATEST} ...", file=sys.stderr)
+        with schema.transaction(conn):
+            clusters.ensure_tables(conn)
+            versions.ensure_tables(conn)
+            for version, description, step in schema.MIGRATIONS:
+                if version > max(done, 5):
+                    step(conn)
+                if version > done:
+                    conn.execute(f"insert into {schema.VERSION_TABLE}(version, description, applied_at) "
+                                 "values (?, ?, datetime('now'))", (version, description))
+    finally:
+        conn.close()
 
 
 def pct(values: list[float], p: float) -> float:
