@@ -157,6 +157,25 @@ class Archive:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur]
 
+    def source_paragraph_texts(self, source_name: str, pages: int = 50) -> list[list[str]]:
+        """Body and boilerplate paragraph texts of a source's latest articles, one list per article.
+
+        What a per-source template is learned from; paragraphs the cleaning already explained (title,
+        meta, byline, caption …) are left out so a recurring 来源 line keeps feeding its field.
+        """
+        rows = self.conn.execute(
+            """select p.article_id, p.text from paragraphs p
+               where p.kind in ('body', 'boilerplate') and p.article_id in (
+                 select a.id from articles a join sources s on s.id = a.source_id
+                 where s.name = ? order by a.id desc limit ?)
+               order by p.article_id, p.position""",
+            (source_name, pages),
+        )
+        texts: dict[int, list[str]] = {}
+        for article_id, text in rows:
+            texts.setdefault(article_id, []).append(text)
+        return list(texts.values())
+
     # -- articles ----------------------------------------------------------
 
     def known_article_urls(self, source_id: int | None = None) -> set[str]:

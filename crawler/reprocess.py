@@ -17,7 +17,7 @@ from archive.store import Archive
 from crawler.crawl import spider_class
 from crawler.progress import ProgressLine
 from pipelines.chain import extract_html
-from pipelines.scrapy_adapter import source_context
+from pipelines.scrapy_adapter import learned_template, source_context
 from spiders.base import join_pages
 
 PART = re.compile(r"^page (\d+) of (.+)$")
@@ -54,15 +54,20 @@ def reprocess(db_path) -> dict:
     progress = ProgressLine("reprocess", "articles")
     with Archive(db_path) as archive:
         articles = list(_articles(archive.article_pages()))
+        contexts = {}  # per source, learned before any article is re-cleaned
+        for first, _ in articles:
+            if first["source_name"] not in contexts:
+                contexts[first["source_name"]] = {
+                    **source_context({"name": first["source_name"], "kind": first["source_kind"],
+                                      "level": first["source_level"], "region_code": first["source_region_code"]}),
+                    "template": learned_template(archive, first["source_name"])}
         for done, (first, parts) in enumerate(articles):
             progress.update(done, left=len(articles) - done, fields=counts)
-            source = {"name": first["source_name"], "kind": first["source_kind"],
-                      "level": first["source_level"], "region_code": first["source_region_code"]}
             try:
                 container = _container(first, first["source_cms"])
                 html = join_pages(read_raw(db_path, first),
                                   [_fragment(read_raw(db_path, part), container) for part in parts], container)
-                record = extract_html(html, url=first["url"], source=source_context(source))
+                record = extract_html(html, url=first["url"], source=contexts[first["source_name"]])
                 _, status = archive.upsert_article(record, first["source_id"], first["fetched_at"])
             except Exception as exc:  # one unreadable record never stops the rest
                 counts["errors"] += 1

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from pathlib import Path
 
 from itemadapter import ItemAdapter
 
 from crawler.items import ArticleItem, PageItem
+from pipelines.boilerplate import learn_template
 from pipelines.chain import extract_html
 
 logger = logging.getLogger(__name__)
@@ -39,8 +41,33 @@ def page_row(item, outcome: str, reason: str | None = None) -> dict:
     return row
 
 
+def learned_template(archive, source_name: str) -> frozenset[str]:
+    """The paragraphs that recur on a source's archived pages: its furniture, boilerplate from now on."""
+    return learn_template(archive.source_paragraph_texts(source_name))
+
+
 class CleanPipeline:
-    """ArticleItem -> item carrying the cleaned ``record`` (or a PageItem saying why not)."""
+    """ArticleItem -> item carrying the cleaned ``record`` (or a PageItem saying why not).
+
+    The source's context (region names, and the template learned from its archived pages) is worked
+    out once per spider, not per page.
+    """
+
+    def __init__(self, db_path: str | None = None):
+        self.db_path = db_path
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.get("QSNEWS_DB"))
+
+    def open_spider(self, spider):
+        """A worker without the archive (scale-out) cleans without a learned template."""
+        from archive.store import Archive
+
+        self.source = source_context(spider.source.row())
+        if self.db_path and Path(self.db_path).exists():
+            with Archive(self.db_path) as archive:
+                self.source["template"] = learned_template(archive, spider.source.name)
 
     def process_item(self, item, spider):
         if not isinstance(item, ArticleItem):
@@ -50,7 +77,7 @@ class CleanPipeline:
             record = extract_html(
                 adapter["html"],
                 url=adapter["url"],
-                source=source_context(spider.source.row()),
+                source=self.source,
                 hints=adapter.get("hints") or {},
             )
         except Exception as exc:  # one broken page never stops a crawl

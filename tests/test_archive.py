@@ -214,3 +214,40 @@ def test_reprints_cluster_and_edits_become_versions(tmp_path):
             "select version, diff from article_versions where article_id = ? order by version", (original_id,)).fetchall()
     assert cluster[original_id] == cluster[reprint_id] != cluster[other_id]
     assert [v[0] for v in versions] == [1, 2] and "+" in versions[1][1] and "更正" in versions[1][1]
+
+
+def test_a_sources_recurring_furniture_is_learned_as_its_template(tmp_path):
+    """A line on most of a source's archived pages becomes boilerplate for its next page; a recurring line
+    the cleaning already explained (a 来源 meta line) is not learned."""
+    from types import SimpleNamespace
+
+    from archive.store import Archive
+    from crawler.items import ArticleItem
+    from crawler.registry import Source
+    from pipelines.scrapy_adapter import CleanPipeline
+
+    furniture = "扫一扫在手机打开当前页"
+    db = tmp_path / "a.db"
+    with Archive(db) as archive:
+        source_id = archive.upsert_source({"name": "甲局", "kind": "bureau", "level": "prefecture", "region_code": "420600"})
+        for i in range(6):
+            archive.upsert_article({"url": f"http://jia.gov.cn/{i}.html", "title": f"第{i}条", "body": f"正文{i}",
+                                    "paragraphs": [{"position": 0, "kind": "meta", "text": "来源：甲局", "reason": "source"},
+                                                   {"position": 1, "kind": "body", "text": f"第{i}篇报道的正文内容。"},
+                                                   {"position": 2, "kind": "body", "text": furniture}]},
+                                   source_id, "2024-01-01T00:00:00+08:00")
+    source = Source(name="甲局", kind="bureau", level="prefecture", region_code="420600", cms="trs",
+                    start_urls=("http://jia.gov.cn/",), allowed_domains=("jia.gov.cn",))
+    pipeline = CleanPipeline(str(db))
+    spider = SimpleNamespace(source=source)
+    pipeline.open_spider(spider)
+    html = ("<html><body><h1>襄阳市开展电梯安全检查</h1><div class='TRS_Editor'>"
+            "<p>近日，襄阳市市场监督管理局对全市住宅小区电梯开展安全检查，共检查电梯三百余台。</p>"
+            f"<p>{furniture}</p></div></body></html>")
+    item = pipeline.process_item(ArticleItem(url="http://jia.gov.cn/7.html", html=html, source_name="甲局"), spider)
+    kinds = {p["text"]: p["kind"] for p in item["record"]["paragraphs"]}
+    assert kinds[furniture] == "boilerplate" and furniture not in item["record"]["body"]
+    from pipelines.script import compact
+
+    assert compact(furniture) in pipeline.source["template"]
+    assert compact("来源：甲局") not in pipeline.source["template"]
