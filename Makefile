@@ -34,8 +34,9 @@ crawl: $(VENV)/.installed
 serve: $(VENV)/.installed
 	$(BIN)/qsnews serve --db $(DB)
 
+# Every benchmark in bench/, one dated block of results appended to BENCHMARKS.md (bench/run_all.py).
 bench: $(VENV)/.bench-installed
-	$(BIN)/python bench/extraction.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) data build *.egg-info
