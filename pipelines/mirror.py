@@ -73,6 +73,7 @@ def _common_han(char: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=65536)  # called per character of every page; a pure function of two values
 def plausible(char: str, traditional: bool) -> bool:
     """Whether a character could belong to clean text written in the given script.
 
