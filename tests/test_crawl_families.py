@@ -11,7 +11,6 @@ into a fresh archive: every article once, nothing else as an article, and the
 second run fetches no article page again.
 """
 import os
-import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.demo_server import DemoServer
 from spiders import detect_family
+from loopback import query as rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SITES = ROOT / "tests" / "fixtures" / "sites"
@@ -93,14 +93,6 @@ def qsnews_crawl(base: str, path: str, db: Path, *options: str) -> subprocess.Co
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     return result
 
-
-def rows(db: Path, sql: str, *params) -> list[dict]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def warc_records(files, kind: str):

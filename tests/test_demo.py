@@ -1,10 +1,6 @@
 """The product path end to end, as `make demo` runs it: sample sites -> real spiders -> archive -> Datasette."""
 import json
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import unicodedata
 import urllib.parse
 import urllib.request
@@ -12,7 +8,8 @@ import urllib.request
 import opencc
 import pytest
 
-from conftest import ROOT, SEEDS, run_qsnews
+from conftest import SEEDS, run_qsnews
+from loopback import query as rows, serving
 
 T2S = opencc.OpenCC("t2s")
 EXPECTED = json.loads((SEEDS / "expected.json").read_text(encoding="utf-8"))
@@ -29,14 +26,6 @@ def demo_db(tmp_path_factory):
     assert result.returncode == 0, result.stderr[-3000:]
     return db
 
-
-def rows(db, sql, *params):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def test_every_seed_story_is_archived_with_source_and_date(demo_db):
@@ -90,24 +79,8 @@ def test_second_run_fetches_no_article_again(demo_db):
     assert sum(r["requests"] for r in runs) < first_requests
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_answers_search_in_either_script(demo_db):
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "crawler.cli", "serve", "--db", str(demo_db), "--port", str(port)],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with serving(demo_db) as base:
         query = urllib.parse.quote("校服")
         table = json.load(urllib.request.urlopen(f"{base}/qsnews/articles.json?_search={query}&_shape=array"))
         assert table and all("校服" in norm(r["body"]) or "校服" in norm(r["title"]) for r in table)
@@ -118,9 +91,6 @@ def test_serve_answers_search_in_either_script(demo_db):
         assert "<mark>" in page
         table_page = urllib.request.urlopen(f"{base}/qsnews/articles").read().decode()
         assert "province" in table_page and "Suggested facets" not in table_page  # declared facets only: cheap at 1M
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_reprocess_rebuilds_articles_from_warc_offline(demo_db):

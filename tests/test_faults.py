@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from archive.store import Archive
-from loopback import (Page, ROOT, Site, article_page, crawl_settings, free_port, list_pages, qsnews_command, query,
-                      registry, run)
+from loopback import (Page, ROOT, Site, article_page, crawl_settings, list_pages, qsnews_command, query,
+                      registry, run, serving)
 
 HAN = "质量监督检验检疫局市场管理产品抽查合格企业特种设备安全电梯锅炉标准计量认证食品药品价格执法消费者权益保护"
 
@@ -129,18 +129,8 @@ def test_datasette_answers_while_a_crawl_writes(tmp_path):
     reg = sources(tmp_path, hosts)
     db = tmp_path / "qsnews.db"
     Archive(db).close()
-    port = free_port()
-    server = subprocess.Popen(qsnews_command("serve", "--db", db, "--port", port), cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
     errors, answered, counts = [], [0], []
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with serving(db) as base:
         with Site(news_site(hosts, per_host=120, seed=11)) as site:
             crawl = subprocess.Popen(qsnews_command(*crawl_args(reg, db, site)), cwd=ROOT,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -167,9 +157,6 @@ def test_datasette_answers_while_a_crawl_writes(tmp_path):
             for t in threads:
                 t.join(timeout=120)
             assert crawl.wait(timeout=60) == 0, crawl.stderr.read()[-2000:]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert not errors, errors[:5]
     assert answered[0] >= 50
     assert len(set(counts)) > 2, "the readers did not see the crawl progress"

@@ -9,7 +9,6 @@ punctuation, digits, Latin letters and tone-marked pinyin annotations.
 """
 import re
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -15,7 +15,6 @@ import os
 import pickle
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,17 +26,10 @@ import redis
 from conftest import ROOT, run_qsnews
 from daemons import LoggedDemoServer, redis_server, stop, wait_for
 from crawler.demo_server import host_map
+from loopback import query as rows
 
 DEMO_REGISTRY = ROOT / "crawler" / "demo_sources.toml"
 
-
-def rows(db, sql, *params):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def worker(tmp, name, redis_url, port):

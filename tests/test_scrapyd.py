@@ -3,7 +3,6 @@ from the checkout, a crawl scheduled through the JSON API, articles landing in t
 job is incremental (known articles come from the archive, crawler.known)."""
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import urllib.parse
@@ -15,6 +14,7 @@ import pytest
 from conftest import ROOT
 from daemons import LoggedDemoServer, scrapyd, wait_for
 from crawler.demo_server import host_map
+from loopback import query as rows
 
 SOURCE = "湖北省市场监督管理局（样例）"
 
@@ -30,14 +30,6 @@ def api(base, endpoint, **params):
     assert body["status"] == "ok", body
     return body
 
-
-def rows(db, sql, *params):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")

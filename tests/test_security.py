@@ -9,8 +9,6 @@
   and the archive's query connections are opened read-only.
 """
 import json
-import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,8 +18,8 @@ from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.safety import SafetyMiddleware, refusal
-from loopback import (Page, Site, article_page, crawl_settings, free_port, list_pages, qsnews_command, query, registry,
-                      run, ROOT)
+from loopback import (Page, Site, article_page, crawl_settings, list_pages, query, registry, serving,
+                      run)
 
 HOST = "www.example.gov.cn"
 
@@ -174,21 +172,8 @@ def served(tmp_path_factory):
     with Site(pages) as site:
         result = run("crawl", "--all", "--registry", reg, "--db", db, *crawl_settings(site))
     assert query(db, "select count(*) n from articles")[0]["n"] == 1, result.stdout + result.stderr[-2000:]
-    port = free_port()
-    server = subprocess.Popen(qsnews_command("serve", "--db", db, "--port", port), cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with serving(db) as base:
         yield base, db
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def fetch(url, data=None, method=None):
