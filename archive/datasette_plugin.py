@@ -3,13 +3,16 @@
 Registered through the ``datasette`` entry point (``qsnews = "archive.datasette_plugin"``).
 Only hooks and APIs that exist in both Datasette 0.65 and the 1.0 alphas are used.
 
-* ``prepare_connection`` gives every connection to an archive database its
-  own ``escape_fts`` (Datasette wraps ``?_search=`` in ``escape_fts(:search)``
-  unless the table's ``searchmode`` is ``raw``), so the ordinary search box on
-  the articles table speaks the bigram index.  ``trylast`` makes it run after
-  Datasette's default, which it therefore replaces; other databases keep
-  Datasette's own function.  ``qsnews_query`` is the same function under a name
-  that fails loudly when the plugin is missing, for the canned queries.
+* ``filters_from_request`` answers the articles table's own search box
+  (``?_search=``): the string is translated for the bigram index and the page
+  shows the newest ``queries.SEARCH_WINDOW`` matches (facet filters applied
+  inside the window), with the exact number of matches in its description.
+  Datasette's built-in search would count, sort and facet every hit, which
+  takes seconds for common words at a million articles.
+* ``prepare_connection`` gives every connection to an archive database
+  ``qsnews_query`` (the same translation under a name that fails loudly when
+  the plugin is missing, for the canned queries), ``escape_fts`` for hand-made
+  ``_fts_table`` URLs, and the index function the triggers call.
 * Routes (``/-/search``, ``/-/article/<id>``, ``/-/article/<id>/raw``,
   ``/-/export.csv``, ``/-/charts`` and its SVGs from ``archive.charts``) serve
   the first database that is a qsnews archive.
@@ -24,6 +27,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
 from datasette import hookimpl
+from datasette.filters import FilterArguments
 from datasette.utils.asgi import Forbidden, NotFound, Response
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup
@@ -50,6 +54,48 @@ def prepare_connection(conn):
         conn.create_function("escape_fts", 1, to_fts_query, deterministic=True)
         conn.create_function("qsnews_query", 1, to_fts_query, deterministic=True)
         register_functions(conn)  # so a Datasette write plugin keeps the index current too
+
+
+@hookimpl(trylast=True)
+def filters_from_request(request, database, table, datasette):
+    """``?_search=`` on the articles table, over the newest matches; runs after Datasette's own search
+    filter (which finds no FTS table to use) so the search box it hides is shown again."""
+    if table != "articles":
+        return None
+
+    async def inner():
+        db = datasette.get_database(database)
+        if not await db.execute_fn(schema.is_archive):
+            return None
+        q = (request.args.get("_search") or "").strip()
+        context = {"supports_search": True, "search": q}
+        if not q:
+            return FilterArguments([], extra_context=context)
+        filters = _filters(request)
+        if not _only_facet_filters(request):  # another filter applies after the window: no window then
+            sql, params = queries.window_sql(filters, prefix="qsnews_")
+            params.update(qsnews_match=to_fts_query(q), qsnews_window=-1)
+            return FilterArguments([f"id in ({sql})"], params, [f'搜索 search "{q}"'], context)
+        # The window is walked once, here; the table's count, rows and facets then read just those ids.
+        ids, matches, exact = await db.execute_fn(lambda conn: queries.window_ids(conn, q, filters))
+        return FilterArguments(["id in (select value from json_each(:qsnews_ids))"], {"qsnews_ids": json.dumps(ids)},
+                               [_search_description(q, matches, exact, queries.SEARCH_WINDOW)], context)
+
+    return inner
+
+
+def _only_facet_filters(request) -> bool:
+    facet_args = {*queries.FILTER_COLUMNS, *(f"{c}__exact" for c in queries.FILTER_COLUMNS)}
+    filters = [key for key in request.args if not key.startswith("_") or "__" in key or key == "_where"]
+    return all(key in facet_args for key in filters)
+
+
+def _search_description(q: str, matches: int, exact: bool, window: int) -> str:
+    found = f"{matches:,}{'' if exact else '+'}"
+    if window < matches or not exact:
+        return (f'搜索 search "{q}"：最新 the newest {window:,} of {found} 篇匹配 matching articles'
+                f"（全部结果见排序检索与 CSV 导出 — ranked search and CSV export cover all）")
+    return f'搜索 search "{q}"：{found} 篇 articles'
 
 
 @hookimpl
@@ -130,18 +176,20 @@ async def search_view(datasette, request):
     filters = _filters(request)
     page_arg = request.args.get("page") or "1"
     page = int(page_arg) if page_arg.isdigit() and int(page_arg) > 0 else 1
-    total, hits = 0, []
+    result, hits = None, []
     if q:
-        total, rows = await db.execute_fn(
+        result = await db.execute_fn(
             lambda conn: queries.ranked_search(conn, q, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE))
         parsed = parse_query(q)
         hits = [{**row, "title_html": highlight(row["title"] or "（无标题）", parsed),
-                 "snippet_html": snippet(row["body"], parsed), "region": _region(row)} for row in rows]
+                 "snippet_html": snippet(row["body"], parsed), "region": _region(row)} for row in result["rows"]]
+    stories = result["stories"] if result else 0
     params = {"q": q, **filters}
     return Response.html(await datasette.render_template("qsnews_search.html", {
-        "q": q, "filters": filters, "total": total, "hits": hits, "page": page,
+        "q": q, "filters": filters, "result": result, "total": stories, "hits": hits, "page": page,
+        "window": queries.SEARCH_WINDOW,
         "prev_url": f"?{urlencode({**params, 'page': page - 1})}" if page > 1 else None,
-        "next_url": f"?{urlencode({**params, 'page': page + 1})}" if page * PAGE_SIZE < total else None,
+        "next_url": f"?{urlencode({**params, 'page': page + 1})}" if page * PAGE_SIZE < stories else None,
         "export_url": datasette.urls.path("/-/export.csv") + "?" + urlencode(params),
         "fts_query": to_fts_query(q) if q else "",
     }, request=request))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from archive.schema import article_id
 from archive.search import to_fts_query
 
 # Equality filters the search page and the export accept, named as on Datasette's table page.
@@ -16,6 +17,11 @@ EXPORT_COLUMNS = ("id", "url", "title", "subtitle", "published_at", "source_name
                   "province", "prefecture", "county", "region_code", "paragraph_count", "flags", "body")
 # Title matches weigh more than body matches in the ranking.
 RANK = "bm25(articles_fts, 4.0, 1.0)"
+# Ranked search and the table page's search look at the newest SEARCH_WINDOW matching articles (by publication
+# date): ranking, grouping and faceting every hit of a word found in most of a million articles cannot be done in
+# an interactive time (BENCHMARKS.md).  Counts stay exact; the CSV export always covers every match.
+SEARCH_WINDOW = 2000
+HIT_ID = article_id("f.rowid")
 
 
 def _dicts(cursor: sqlite3.Cursor) -> list[dict]:
@@ -23,44 +29,98 @@ def _dicts(cursor: sqlite3.Cursor) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def _where(q: str | None, filters: dict) -> tuple[str, dict]:
+def _filter_clauses(filters: dict, prefix: str = "") -> tuple[list[str], dict]:
     clauses, params = [], {}
-    if q:
-        clauses.append("a.id in (select rowid from articles_fts where articles_fts match :match)")
-        params["match"] = to_fts_query(q)
     for column in FILTER_COLUMNS:
         if filters.get(column):
-            clauses.append(f"a.{column} = :{column}")
-            params[column] = filters[column]
+            clauses.append(f"a.{column} = :{prefix}{column}")
+            params[prefix + column] = filters[column]
+    return clauses, params
+
+
+def _where(q: str | None, filters: dict) -> tuple[str, dict]:
+    """Every article matching ``q`` and the filters (no window): what the export and the charts read."""
+    clauses, params = _filter_clauses(filters)
+    if q:
+        clauses.insert(0, f"a.id in (select {HIT_ID} from articles_fts f where articles_fts match :match)")
+        params["match"] = to_fts_query(q)
     return (" where " + " and ".join(clauses)) if clauses else "", params
 
 
-def ranked_search(conn, q: str, filters: dict, limit: int = 20, offset: int = 0) -> tuple[int, list[dict]]:
-    """(number of stories hit, one page of stories best first) for a search-box string.
+def window_sql(filters: dict, score: bool = False, prefix: str = "") -> tuple[str, dict]:
+    """SQL (and its filter params) for the ids of the newest ``:window`` articles matching ``:match``.
 
-    A story is a reprint cluster: it is shown once, as its canonical article, ranked by its best-matching
-    copy, with ``reprints`` = how many other copies the archive holds.  Without filters the step from a
-    hit to its cluster reads the narrow index ``articles_id_cluster`` only, never the article rows (whose
-    bodies are long), and only the page's rows are read in full.
+    FTS5 walks the doclist from its newest key down; with filters, each hit's row is checked on the way,
+    and the walk stops at the window's last article (``:window`` -1: no window).  ``score`` adds each
+    one's bm25 score.  ``prefix`` goes before every parameter name, to share a query with others' params.
     """
-    filtered = any(filters.get(c) for c in FILTER_COLUMNS)
-    only_filters, params = _where(None, filters)
-    lookup = "articles a" if filtered else "articles a indexed by articles_id_cluster"
+    clauses, params = _filter_clauses(filters, prefix)
+    join = f" join articles a on a.id = {HIT_ID}" if clauses else ""
+    where = "".join(f" and {c}" for c in clauses)
+    columns = f"{HIT_ID} as id" + (f", {RANK} as score" if score else "")
+    return (f"select {columns} from articles_fts f{join} where articles_fts match :{prefix}match{where} "
+            f"order by f.rowid desc limit :{prefix}window"), params
+
+
+def _filtered(filters: dict) -> bool:
+    return any(filters.get(c) for c in FILTER_COLUMNS)
+
+
+def count_matches(conn, q: str) -> int:
+    """How many articles match ``q``: the index alone counts them, exactly."""
+    return conn.execute("select count(*) from articles_fts where articles_fts match ?", (to_fts_query(q),)).fetchone()[0]
+
+
+def window_ids(conn, q: str, filters: dict, window: int | None = None) -> tuple[list[int], int, bool]:
+    """(ids of the newest ``window`` articles matching, newest first; matching articles; exact?).
+
+    Without filters the count is the index's, exact.  With filters it is what the walk found: exact when
+    the window is not full, a lower bound when it is, since checking each hit's row is what costs.
+    """
+    window = SEARCH_WINDOW if window is None else window
+    sql, params = window_sql(filters)
+    ids = [row[0] for row in conn.execute(sql, {**params, "match": to_fts_query(q), "window": window})]
+    if not _filtered(filters):
+        return ids, count_matches(conn, q), True
+    return ids, len(ids), window < 0 or len(ids) < window
+
+
+def ranked_search(conn, q: str, filters: dict, limit: int = 20, offset: int = 0,
+                  window: int | None = None) -> dict:
+    """One page of stories best first, among the newest ``window`` articles matching a search-box string.
+
+    Returns ``matches`` (articles matching, ``exact`` false when that is a lower bound), ``ranked`` (how many
+    of them were ranked: at most ``window``), ``stories`` (the stories those form) and ``rows``.  A story is a
+    reprint cluster: shown once, as its canonical article, ranked by its best-matching copy, with
+    ``reprints`` = how many other copies the archive holds.  Only the page's rows are read in full, and
+    the window is walked once.
+    """
+    window = SEARCH_WINDOW if window is None else window
+    hits, params = window_sql(filters, score=True)
     rows = _dicts(conn.execute(
-        f"""with hit as materialized (select rowid as id, {RANK} as score from articles_fts where articles_fts match :match),
+        f"""with hit as materialized ({hits}),
                  story as (select coalesce(c.canonical_article_id, a.id) as story_id, min(hit.score) as score
-                           from hit join {lookup} on a.id = hit.id
-                           left join clusters c on c.id = a.cluster_id{only_filters}
+                           from hit join articles a indexed by articles_id_cluster on a.id = hit.id
+                           left join clusters c on c.id = a.cluster_id
                            group by story_id),
                  page as (select story_id, score, count(*) over () as total from story
                           order by score, story_id limit :limit offset :offset)
             select a.id, a.url, a.title, a.published_at, a.source_name, a.province, a.prefecture, a.county,
-                   a.section, a.body, page.score, page.total, coalesce(c.size, 1) - 1 as reprints
+                   a.section, a.body, page.score, page.total, coalesce(c.size, 1) - 1 as reprints,
+                   (select count(*) from hit) as ranked
             from page join articles a on a.id = page.story_id left join clusters c on c.id = a.cluster_id
             order by page.score, a.id""",
-        {**params, "match": to_fts_query(q), "limit": limit, "offset": offset},
+        {**params, "match": to_fts_query(q), "window": window, "limit": limit, "offset": offset},
     ))
-    return (rows[0]["total"] if rows else 0), rows
+    if not rows and offset:  # past the last page: still say how many there are
+        first = ranked_search(conn, q, filters, 1, 0, window)
+        return {**first, "rows": []}
+    stories, ranked = (rows[0]["total"], rows[0]["ranked"]) if rows else (0, 0)
+    if _filtered(filters):
+        matches, exact = ranked, window < 0 or ranked < window
+    else:
+        matches, exact = count_matches(conn, q), True
+    return {"matches": matches, "exact": exact, "ranked": ranked, "stories": stories, "rows": rows}
 
 
 def reprints(conn, article_id: int) -> list[dict]:

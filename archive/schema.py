@@ -114,23 +114,52 @@ def _v1_tables(conn: sqlite3.Connection) -> None:
 
 
 _INDEXED = f"{search.INDEX_FUNCTION}({{0}}.title), {search.INDEX_FUNCTION}({{0}}.body)"
+# The search index's rowid for an article: its publication day in the high bits (0 when undated, so undated
+# articles count as the oldest, as they sort last on the newest-first table page) and its id in the low 32.
+# FTS5 keeps every word's hits in rowid order, so "the newest N articles matching" is a read of the tail of a
+# doclist, whatever order the articles were archived in.
+ID_BITS = 32
+ARTICLE_ID_MASK = (1 << ID_BITS) - 1
+
+
+def search_key(row: str) -> str:
+    """SQL for the search key of ``row`` (an alias such as ``a``, or ``new`` / ``old`` in a trigger)."""
+    day = f"julianday(substr({row}.published_at, 1, 10))"
+    return f"((coalesce(cast({day} as integer), 0) << {ID_BITS}) | {row}.id)"
+
+
+def article_id(key: str = "rowid") -> str:
+    """SQL for the article id held in a search key: ``articles.id = articles_fts.rowid & 4294967295``."""
+    return f"({key} & {ARTICLE_ID_MASK})"
+
+
 _FTS_TRIGGERS = (
     f"""create trigger articles_fts_insert after insert on articles begin
-        insert into {FTS_TABLE}(rowid, title, body) values (new.id, {_INDEXED.format("new")});
+        insert into {FTS_TABLE}(rowid, title, body) values ({search_key("new")}, {_INDEXED.format("new")});
     end""",
     f"""create trigger articles_fts_delete after delete on articles begin
-        insert into {FTS_TABLE}({FTS_TABLE}, rowid, title, body) values ('delete', old.id, {_INDEXED.format("old")});
+        insert into {FTS_TABLE}({FTS_TABLE}, rowid, title, body)
+        values ('delete', {search_key("old")}, {_INDEXED.format("old")});
     end""",
-    f"""create trigger articles_fts_update after update of title, body on articles
-        when old.title is not new.title or old.body is not new.body begin
-        insert into {FTS_TABLE}({FTS_TABLE}, rowid, title, body) values ('delete', old.id, {_INDEXED.format("old")});
-        insert into {FTS_TABLE}(rowid, title, body) values (new.id, {_INDEXED.format("new")});
+    f"""create trigger articles_fts_update after update of title, body, published_at on articles
+        when old.title is not new.title or old.body is not new.body or {search_key("old")} != {search_key("new")}
+    begin
+        insert into {FTS_TABLE}({FTS_TABLE}, rowid, title, body)
+        values ('delete', {search_key("old")}, {_INDEXED.format("old")});
+        insert into {FTS_TABLE}(rowid, title, body) values ({search_key("new")}, {_INDEXED.format("new")});
     end""",
 )
 
 
+def _install_triggers(conn: sqlite3.Connection) -> None:
+    for name in ("insert", "delete", "update"):
+        conn.execute(f"drop trigger if exists {FTS_TABLE}_{name}")
+    for trigger in _FTS_TRIGGERS:
+        conn.execute(trigger)
+
+
 def _v2_search_index(conn: sqlite3.Connection) -> None:
-    """The bigram index (rowid = articles.id), kept current by triggers, filled for existing articles.
+    """The bigram index (rowid = the search key, see ``search_key``), kept current by triggers, filled for existing articles.
 
     Contentless (``content=''``): the token text is about as big as the rest
     of an article put together, and nothing reads it back (snippets come from
@@ -143,8 +172,7 @@ def _v2_search_index(conn: sqlite3.Connection) -> None:
     error instead of a silently stale index when they touch a title or body.
     """
     conn.execute(f"create virtual table {FTS_TABLE} using fts5(title, body, content = '', tokenize = 'unicode61')")
-    for trigger in _FTS_TRIGGERS:
-        conn.execute(trigger)
+    _install_triggers(conn)
     conn.execute(f"create table {INDEX_TABLE} (fingerprint text not null)")
     rebuild_index(conn)
 
@@ -152,7 +180,8 @@ def _v2_search_index(conn: sqlite3.Connection) -> None:
 def rebuild_index(conn: sqlite3.Connection) -> None:
     """Re-tokenise every article (inside the caller's transaction)."""
     conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('delete-all')")
-    conn.execute(f"insert into {FTS_TABLE}(rowid, title, body) select a.id, {_INDEXED.format('a')} from articles a")
+    conn.execute(f"insert into {FTS_TABLE}(rowid, title, body) select {search_key('a')}, {_INDEXED.format('a')} "
+                 "from articles a")
     conn.execute(f"delete from {INDEX_TABLE}")
     conn.execute(f"insert into {INDEX_TABLE}(fingerprint) values (?)", (search.index_fingerprint(),))
 
@@ -188,6 +217,16 @@ def _v6_story_lookup(conn: sqlite3.Connection) -> None:
     conn.execute("create index if not exists articles_id_cluster on articles(id, cluster_id)")
 
 
+def _v7_date_ordered_index(conn: sqlite3.Connection) -> None:
+    """Re-key the search index by date (``search_key``): capped searches read the newest hits first.
+
+    Before, the index's rowid was ``articles.id``, i.e. archive order, which a first crawl writes newest
+    first and a later one oldest first; ranking or listing "the newest N matches" needs date order.
+    """
+    _install_triggers(conn)
+    rebuild_index(conn)
+
+
 MIGRATIONS = (
     (1, "core tables: sources, pages, articles, paragraphs, crawl_runs", _v1_tables),
     (2, "articles_fts: bigram full-text index", _v2_search_index),
@@ -195,6 +234,7 @@ MIGRATIONS = (
     (4, "pages.etag and pages.last_modified for conditional GET", _v4_page_validators),
     (5, "clusters, article_minhash, lsh_bands, article_versions; articles.cluster_id", _v5_reprints_and_versions),
     (6, "articles_id_cluster: hit -> story lookup for ranked search", _v6_story_lookup),
+    (7, "articles_fts keyed by date: rowid = day << 32 | article id", _v7_date_ordered_index),
 )
 LATEST = MIGRATIONS[-1][0]
 

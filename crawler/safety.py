@@ -14,13 +14,15 @@ also cover start URLs and ad-hoc ``--url`` crawls, whose only allowed domain
 is the address given.  ``SafeRedirectHandler`` applies the same rule to
 ``qsnews extract URL``.
 
-Judged from the URL alone: literal IP addresses (IPv4, IPv6, and the
+Judged from the URL: literal IP addresses (IPv4, IPv6, and the
 integer/octal/hex spellings browsers and resolvers accept) and the names
-``localhost``/``*.localhost``.  Limit: an ordinary host name whose DNS
-answer is a private address (DNS rebinding, split-horizon intranet names
-under an allowed domain) is not caught, because Scrapy resolves names in
-the download handler, after downloader middlewares have run; guarding that
-needs a resolver- or proxy-level check.
+``localhost``/``*.localhost``.  Then ``ResolvedAddressGuard`` resolves an
+ordinary host name through the reactor's caching resolver (the one the
+download handler asks next, so the connection goes to the address judged)
+and refuses a name whose answer is loopback or private: an intranet name
+under an allowed domain, or a DNS-rebinding page.  A name that does not
+resolve is left to the download to fail with its own error; requests sent
+through a proxy are not resolved here (the proxy resolves them).
 
 The demo and the tests talk to loopback servers through
 ``QSNEWS_HOST_MAP`` (crawler.middlewares.HostMapMiddleware): those requests
@@ -39,6 +41,7 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import get_meta_refresh
 from scrapy.utils.url import url_is_from_any_domain
 
@@ -89,10 +92,17 @@ def refusal(url: str, allow_loopback: bool = False) -> str | None:
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
         return "refused URL without a host"
-    address = parse_ip(host)
-    if host == "localhost" or host.endswith(".localhost") or (address is not None and _loopback(address)):
+    if host == "localhost" or host.endswith(".localhost"):
         return None if allow_loopback else f"refused loopback address {host}"
-    if address is not None and _internal(address):
+    address = parse_ip(host)
+    return None if address is None else address_refusal(address, host, allow_loopback)
+
+
+def address_refusal(address, host: str, allow_loopback: bool = False) -> str | None:
+    """Why the crawler must not connect to ``address`` (what ``host`` is or resolves to), or None."""
+    if _loopback(address):
+        return None if allow_loopback else f"refused loopback address {host}"
+    if _internal(address):
         return f"refused private or link-local address {host}"
     return None
 
@@ -116,6 +126,38 @@ class SafetyMiddleware:
             reason = f"{reason} (redirected from {came_from})"
         logger.warning("%s: %s", request.url, reason)
         raise IgnoreRequest(reason)
+
+
+class ResolvedAddressGuard:
+    """Downloader middleware: a host name that resolves to loopback or a private address fails with IgnoreRequest.
+
+    Literal addresses were judged by ``SafetyMiddleware``; the hosts of ``QSNEWS_HOST_MAP`` are served
+    by a loopback server on purpose (demo, tests), and proxied requests are resolved by their proxy.
+    """
+
+    def __init__(self, allow_loopback: bool = False, mapped_hosts=()):
+        self.allow_loopback = allow_loopback
+        self.mapped_hosts = frozenset(mapped_hosts)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.getbool("QSNEWS_ALLOW_LOOPBACK"), crawler.settings.getdict("QSNEWS_HOST_MAP"))
+
+    async def process_request(self, request, spider=None):
+        host = (urlsplit(request.url).hostname or "").rstrip(".").lower()
+        if not host or parse_ip(host) is not None or host in self.mapped_hosts or request.meta.get("proxy"):
+            return None
+        from twisted.internet import reactor
+
+        try:
+            answer = await maybe_deferred_to_future(reactor.resolve(host))
+        except Exception:  # noqa: BLE001 - unresolvable: the download reports it
+            return None
+        reason = address_refusal(ipaddress.ip_address(answer), f"{host} ({answer})", self.allow_loopback)
+        if reason:
+            logger.warning("%s: %s", request.url, reason)
+            raise IgnoreRequest(reason)
+        return None
 
 
 class RedirectGuard:

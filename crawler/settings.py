@@ -45,6 +45,7 @@ DEPTH_LIMIT = 30
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.safety.SafetyMiddleware": 60,  # after OffsiteMiddleware (50): no file:, loopback or private targets
+    "crawler.safety.ResolvedAddressGuard": 61,  # nor host names that resolve to loopback or private addresses
     "crawler.safety.RefreshGuard": 582,  # unsafe or offsite meta refresh: after the challenge check, before MetaRefresh
     "crawler.safety.RedirectGuard": 610,  # unsafe or offsite Location: before RedirectMiddleware (600)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -60,7 +60,7 @@ def test_migrates_an_older_database_and_indexes_existing_articles(tmp_path):
     conn.close()
     with Archive(path) as arc:
         assert schema.current_version(arc.conn) == schema.LATEST
-        hits = arc.conn.execute("select rowid from articles_fts where articles_fts match ?", (to_fts_query("质监"),))
+        hits = arc.conn.execute("select rowid & 4294967295 from articles_fts where articles_fts match ?", (to_fts_query("质监"),))
         assert [r[0] for r in hits] == [1]
         assert "published_year" in [r[1] for r in arc.conn.execute("pragma table_xinfo(articles)")]
 
@@ -86,7 +86,7 @@ def test_upsert_article_new_unchanged_updated(archive):
     assert row["published_year"] == "2016"
 
     def search(q):
-        return [r[0] for r in archive.conn.execute("select rowid from articles_fts where articles_fts match ?",
+        return [r[0] for r in archive.conn.execute("select rowid & 4294967295 from articles_fts where articles_fts match ?",
                                                    (to_fts_query(q),))]
 
     assert search("质量") == [article_id]  # only in the old title
@@ -162,7 +162,7 @@ def test_upsert_source_without_regions_module_says_why(archive, monkeypatch):
 def test_index_follows_title_and_body_edits_outside_the_store(archive, tmp_path):
     article_id, _ = archive.upsert_article(record(), None, "t")
     archive.conn.execute("update articles set title = '电梯检验' where id = ?", (article_id,))
-    hits = archive.conn.execute("select rowid from articles_fts where articles_fts match ?", (to_fts_query("电梯"),))
+    hits = archive.conn.execute("select rowid & 4294967295 from articles_fts where articles_fts match ?", (to_fts_query("电梯"),))
     assert [r[0] for r in hits] == [article_id]
     plain = sqlite3.connect(tmp_path / "qsnews.db")  # no qsnews_index_text: may not desync the index
     plain.execute("update articles set section = '质量抽查' where id = ?", (article_id,))

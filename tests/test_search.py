@@ -29,7 +29,7 @@ def db(tmp_path_factory):
 def found(db, query):
     path, names = db
     conn = sqlite3.connect(path)
-    rows = conn.execute("select rowid from articles_fts where articles_fts match ?", (to_fts_query(query),))
+    rows = conn.execute("select rowid & 4294967295 from articles_fts where articles_fts match ?", (to_fts_query(query),))
     return {names[r[0]] for r in rows}
 
 
@@ -93,7 +93,7 @@ def test_parse_query_groups():
 def test_plain_sqlite_reads_the_index_without_the_plugin(db):
     path, names = db
     conn = sqlite3.connect(path)  # no plugin, no Python search code: just the index
-    rows = conn.execute("""select a.title from articles_fts join articles a on a.id = articles_fts.rowid
+    rows = conn.execute("""select a.title from articles_fts join articles a on a.id = articles_fts.rowid & 4294967295
                            where articles_fts match '"校服"'""").fetchall()
     assert rows == [("市質監局開展校服質量抽查",)]
 
@@ -123,6 +123,60 @@ def test_ranked_search_puts_title_matches_first(tmp_path):
                                            "body": "会上提到电梯安全。" + "其他内容。" * 20}, None, "t")
         in_title, _ = arc.upsert_article({"url": "http://x/2", "title": "電梯安全大檢查",
                                           "body": "開展電梯安全檢查。" + "其他內容。" * 20}, None, "t")
-        total, rows = ranked_search(arc.conn, "电梯", {}, limit=10)
-        assert total == 2 and [r["id"] for r in rows] == [in_title, body_only]
-        assert ranked_search(arc.conn, "电梯", {"province": "浙江省"})[0] == 0
+        result = ranked_search(arc.conn, "电梯", {}, limit=10)
+        assert (result["matches"], result["exact"], result["stories"]) == (2, True, 2)
+        assert [r["id"] for r in result["rows"]] == [in_title, body_only]
+        assert ranked_search(arc.conn, "电梯", {"province": "浙江省"})["matches"] == 0
+
+
+def _dated_archive(path):
+    """Five 校服 stories archived newest first (as a first crawl walks a list), one with 校服 in its title."""
+    arc = Archive(path)
+    ids = []
+    for n, year in enumerate([2024, 2023, 2022, 2021, 2020]):
+        title = "校服质量抽查" if year == 2020 else f"工作动态{n}"
+        ids.append(arc.upsert_article({"url": f"http://x/{year}", "title": title, "province": "浙江省" if n % 2 else "江苏省",
+                                       "body": f"会上提到校服。{'其他内容。' * (5 + n)}",
+                                       "published_at": f"{year}-05-01T09:00:00+08:00"}, None, "2026-01-01T00:00:00+00:00")[0])
+    return arc, ids
+
+
+def test_ranked_search_ranks_the_newest_published_matches_not_the_last_archived(tmp_path):
+    from archive.queries import ranked_search, window_ids
+
+    arc, ids = _dated_archive(tmp_path / "qsnews.db")
+    with arc:
+        everything = ranked_search(arc.conn, "校服", {}, window=10)
+        assert everything["rows"][0]["id"] == ids[-1]  # the title match ranks first when it is in the window
+        windowed = ranked_search(arc.conn, "校服", {}, window=3)
+        assert (windowed["matches"], windowed["exact"], windowed["ranked"], windowed["stories"]) == (5, True, 3, 3)
+        assert sorted(r["id"] for r in windowed["rows"]) == sorted(ids[:3])  # 2024, 2023, 2022
+        # Filters apply inside the window: the newest 浙江省 matches, not the 浙江省 ones among the newest overall.
+        zhejiang = ranked_search(arc.conn, "校服", {"province": "浙江省"}, window=2)
+        assert sorted(r["id"] for r in zhejiang["rows"]) == sorted([ids[1], ids[3]])
+        assert (zhejiang["matches"], zhejiang["exact"]) == (2, False)  # a full window: at least 2
+        assert window_ids(arc.conn, "校服", {"province": "浙江省"}, window=3) == ([ids[1], ids[3]], 2, True)
+        assert window_ids(arc.conn, "校服", {"province": "浙江省"}, window=-1) == ([ids[1], ids[3]], 2, True)
+        assert window_ids(arc.conn, "校服", {}, window=2) == (ids[:2], 5, True)  # newest first, exact count
+
+
+def test_a_new_date_moves_an_article_in_the_window(tmp_path):
+    from archive.queries import ranked_search
+
+    arc, ids = _dated_archive(tmp_path / "qsnews.db")
+    with arc:
+        arc.conn.execute("update articles set published_at = '2025-01-01T00:00:00+08:00' where id = ?", (ids[-1],))
+        newest = ranked_search(arc.conn, "校服", {}, window=1)["rows"]
+        assert [r["id"] for r in newest] == [ids[-1]]
+        arc.conn.execute("update articles set published_at = null where id = ?", (ids[0],))  # undated: the oldest
+        assert [r["id"] for r in ranked_search(arc.conn, "校服", {}, window=1)["rows"]] == [ids[-1]]
+        assert ranked_search(arc.conn, "校服", {}, window=4)["stories"] == 4
+        assert ids[0] not in [r["id"] for r in ranked_search(arc.conn, "校服", {}, window=4)["rows"]]
+        arc.conn.execute("insert into articles_fts(articles_fts) values ('integrity-check')")
+
+
+def test_canned_ranked_search_uses_the_same_window():
+    from archive.queries import SEARCH_WINDOW
+    from archive.serve import METADATA
+
+    assert f"limit {SEARCH_WINDOW})" in METADATA.read_text(encoding="utf-8")

@@ -9,6 +9,7 @@
   and the archive's query connections are opened read-only.
 """
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -143,6 +144,30 @@ def test_a_private_or_loopback_start_url_is_refused(tmp_path):
         "-s", "QSNEWS_ALLOW_LOOPBACK=True", "-s", "DOWNLOAD_TIMEOUT=5")
     [row] = query(tmp_path / "c.db", "select outcome, reason from pages")
     assert row["outcome"] == "skipped" and "private" in row["reason"]
+
+
+# Loaded by the crawl subprocess (PYTHONPATH): names under .qsnews-test resolve to loopback, as an intranet
+# name under an allowed domain or a DNS-rebinding answer would.
+RESOLVE_TO_LOOPBACK = """
+import socket
+_real = socket.gethostbyname
+socket.gethostbyname = lambda name: "127.0.0.1" if name.endswith(".qsnews-test") else _real(name)
+"""
+
+
+def test_a_host_name_that_resolves_to_loopback_is_refused(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(RESOLVE_TO_LOOPBACK, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    host = "intranet.qsnews-test"
+    with Site({(host, "/list/index.html"): Page(b"<html><body>list</body></html>")}) as site:
+        url = f"http://{host}:{site.port}/list/index.html"
+        run("crawl", "--url", url, "--db", tmp_path / "a.db", "-s", "DOWNLOAD_DELAY=0", env=env)
+        assert site.requests == [], "a name resolving to loopback reached the server"
+        allowed = run("crawl", "--url", url, "--db", tmp_path / "b.db", "-s", "DOWNLOAD_DELAY=0",
+                      "-s", "QSNEWS_ALLOW_LOOPBACK=True", env=env)
+        assert (host, "/list/index.html") in site.requests, allowed.stderr[-2000:]  # the name does resolve
+    [row] = query(tmp_path / "a.db", "select outcome, reason from pages where url = ?", url)
+    assert row["outcome"] == "skipped" and f"loopback address {host} (127.0.0.1)" in row["reason"], row
 
 
 # -- what visitors see and can do --------------------------------------------------------------------------------

@@ -68,6 +68,23 @@ def test_table_search_box_uses_the_bigram_index(site):
     assert {r["id"] for r in rows} == {ids["trad"], ids["simp"]}
 
 
+def test_table_search_shows_the_newest_matches_and_says_how_many_match(site, monkeypatch):
+    from archive import queries
+
+    ds, ids = site
+    monkeypatch.setattr(queries, "SEARCH_WINDOW", 1)
+    page = get(ds, "/archive/articles.json?_search=質監&_shape=objects").json()
+    assert [r["id"] for r in page["rows"]] == [ids["simp"]]  # 2017 before 2016
+    assert "the newest 1 of 2" in page["human_description_en"]
+    rows = get(ds, "/archive/articles.json?_search=质监&province=浙江省&_shape=array").json()
+    assert [r["id"] for r in rows] == [ids["trad"]]  # the facet filter applies inside the window
+    rows = get(ds, "/archive/articles.json?_search=质监&title__contains=市&_shape=array").json()
+    assert [r["id"] for r in rows] == [ids["trad"]]  # another filter: no window, nothing left out
+    html = get(ds, "/archive/articles?_search=质监").text
+    assert 'name="_search" value="质监"' in html and "the newest 1 of 2" in html
+    assert 'name="_search"' in get(ds, "/archive/articles").text
+
+
 def test_table_page_has_facets_article_links_and_excel_export(site):
     ds, ids = site
     html = get(ds, "/archive/articles").text
@@ -134,7 +151,7 @@ def test_datasette_argv(tmp_path):
     assert argv[argv.index("--metadata") + 1].endswith("metadata.yml")
     assert "default_allow_sql" in argv and "9000" in argv
     tables = load_metadata(tmp_path / "other.db")["databases"]["other"]["tables"]
-    assert tables["articles"]["fts_table"] == "articles_fts"
+    assert "fts_table" not in tables["articles"]  # the plugin answers ?_search= (filters_from_request)
 
 
 def test_export_streams_every_row_once_across_chunks(site, monkeypatch):
