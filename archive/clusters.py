@@ -43,11 +43,10 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
+from functools import lru_cache
 from itertools import repeat
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from archive.neardup import (
     ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, ROWS, band_keys, normalise, same_story, shingles, signature,
@@ -90,9 +89,18 @@ def _transaction(conn):
     conn.commit()
 
 
+# One query saying whether everything ensure_tables makes is there already (5 when it is): assign_cluster
+# runs ensure_tables for every article, and the column list plus four no-op DDL statements cost more.
+_ALL_THERE_SQL = """SELECT (SELECT count(*) FROM pragma_table_info('articles') WHERE name = 'cluster_id')
+    + (SELECT count(*) FROM sqlite_master WHERE (type, name) IN (VALUES ('index', 'articles_cluster_id'),
+       ('table', 'clusters'), ('table', 'article_minhash'), ('table', 'lsh_bands')))"""
+
+
 def ensure_tables(db) -> None:
     """Create the cluster tables and ``articles.cluster_id`` (the articles table must exist)."""
     conn = _conn(db)
+    if conn.execute(_ALL_THERE_SQL).fetchone()[0] == 5:
+        return
     columns = {row[1] for row in conn.execute("PRAGMA table_info(articles)")}
     if "cluster_id" not in columns:
         try:
@@ -105,9 +113,24 @@ def ensure_tables(db) -> None:
 
 
 def _article_shingles(body: str | None, body_simplified: str | None) -> np.ndarray:
+    """The shingles of an article: of ``body_simplified``, or of ``body`` when that is missing.
+
+    Read-only (shared through the cache below): never modify the array.
+    """
     if body_simplified:
-        return shingles(normalise(body_simplified))
-    return shingles(normalise(body or "", simplified=False))
+        return _text_shingles(body_simplified, True)
+    return _text_shingles(body or "", False)
+
+
+# The text to shingle, as stored: whichever of body / body_simplified _article_shingles reads.
+_TEXT_SQL = "CASE WHEN COALESCE(body_simplified, '') = '' THEN body END, body_simplified"
+
+
+@lru_cache(maxsize=512)  # ~5 MB; an article is shingled again each time it is a candidate of a new one
+def _text_shingles(text: str, simplified: bool) -> np.ndarray:
+    fingerprints = shingles(normalise(text, simplified=simplified))
+    fingerprints.flags.writeable = False
+    return fingerprints
 
 
 def _canonical(members: list[dict]) -> dict:
@@ -180,7 +203,7 @@ class _Texts:
 
     def __getitem__(self, article_id: int) -> np.ndarray:
         if article_id not in self.cache:
-            row = self.conn.execute("SELECT body, body_simplified FROM articles WHERE id = ?", (article_id,)).fetchone()
+            row = self.conn.execute(f"SELECT {_TEXT_SQL} FROM articles WHERE id = ?", (article_id,)).fetchone()
             self.cache[article_id] = _article_shingles(*row) if row else np.empty(0, dtype=np.uint32)
         return self.cache[article_id]
 
@@ -196,12 +219,36 @@ def _load_signatures(conn, ids) -> list[tuple[int, int, np.ndarray, int | None]]
     return [(r[0], r[1], np.frombuffer(r[2], dtype="<u4"), r[3]) for r in rows]
 
 
-def _unindex(conn, article_id: int) -> None:
+def _load_minhash(conn, ids) -> list[tuple[int, int, np.ndarray]]:
+    """(article_id, sampled shingles, signature) of the index rows of ``ids`` (``_load_signatures`` without
+    the cluster ids, see ``_cluster_ids``)."""
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"SELECT article_id, shingles, signature FROM article_minhash WHERE article_id IN ({marks})", list(ids),
+    ).fetchall()
+    return [(r[0], r[1], np.frombuffer(r[2], dtype="<u4")) for r in rows]
+
+
+def _cluster_ids(conn, ids) -> dict[int, int | None]:
+    """article id -> cluster_id for those of ``ids`` that are articles.
+
+    Asked only for the few candidates a signature does not rule out: ``cluster_id`` comes after the
+    article's text in the row, so reading it walks through the text's overflow pages.
+    """
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(f"SELECT id, cluster_id FROM articles WHERE id IN ({marks})", list(ids)).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _unindex(conn, article_id: int, old_cluster: int | None) -> None:
     """Take an article out of the index and out of its cluster.
 
     The remaining members are re-joined among themselves, because the article may
     have been the only bridge between two groups: those then become two clusters.
-    Cost: the square of the cluster's size, never the archive's.
+    Cost: the square of the cluster's size, never the archive's.  ``old_cluster`` is the
+    article's ``cluster_id`` as the caller read it.
     """
     row = conn.execute("SELECT signature FROM article_minhash WHERE article_id = ?", (article_id,)).fetchone()
     if row:
@@ -211,10 +258,9 @@ def _unindex(conn, article_id: int) -> None:
             [(b, key, article_id) for b, key in enumerate(keys)],
         )
         conn.execute("DELETE FROM article_minhash WHERE article_id = ?", (article_id,))
-    old_cluster = conn.execute("SELECT cluster_id FROM articles WHERE id = ?", (article_id,)).fetchone()[0]
-    conn.execute("UPDATE articles SET cluster_id = NULL WHERE id = ?", (article_id,))
     if old_cluster is None:
-        return
+        return  # in no cluster (a new article): nothing to leave, and no row to rewrite
+    conn.execute("UPDATE articles SET cluster_id = NULL WHERE id = ?", (article_id,))
     rest = [r[0] for r in conn.execute("SELECT id FROM articles WHERE cluster_id = ?", (old_cluster,))]
     loaded = _load_signatures(conn, rest) if rest else []
     if len(loaded) > 1:
@@ -249,8 +295,7 @@ def assign_cluster(db, article_id: int) -> int:
     conn = _conn(db)
     ensure_tables(conn)
     with _transaction(conn):
-        row = conn.execute("SELECT body, body_simplified, cluster_id FROM articles WHERE id = ?",
-                           (article_id,)).fetchone()
+        row = conn.execute(f"SELECT {_TEXT_SQL}, cluster_id FROM articles WHERE id = ?", (article_id,)).fetchone()
         if row is None:
             raise KeyError(f"no article {article_id}")
         fingerprints = _article_shingles(row[0], row[1])
@@ -259,7 +304,7 @@ def assign_cluster(db, article_id: int) -> int:
         if row[2] is not None and old is not None and old[0] == sig.astype("<u4").tobytes():
             _refresh_cluster(conn, row[2])  # same text: dates or sources may still have changed
             return row[2]
-        _unindex(conn, article_id)
+        _unindex(conn, article_id, row[2])
         return _index(conn, article_id, fingerprints, sig, n)
 
 
@@ -271,12 +316,15 @@ def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, n: 
         keys = band_keys(sig)
         params = [v for b, key in enumerate(keys) for v in (b, key)]
         candidates = [r[0] for r in conn.execute(_CANDIDATE_SQL, params)]
-        loaded = _load_signatures(conn, candidates) if candidates else []
+        loaded = _load_minhash(conn, candidates) if candidates else []
         if loaded:
-            codes = triage(sig, n, np.stack([s for _, _, s, _ in loaded]), [m for _, m, _, _ in loaded])
+            codes = triage(sig, n, np.stack([s for _, _, s in loaded]), [m for _, m, _ in loaded])
+            # Triage rows are independent, so index rows of deleted articles may take part; they get no cluster.
+            cluster_of = _cluster_ids(conn, [other for (other, _, _), code in zip(loaded, codes) if code != REJECT])
             texts = _Texts(conn)
             first_sure = {ACCEPT: 0, CHECK: 1, REJECT: 2}  # sure matches spare reading texts
-            for (other, _, _, cluster), code in sorted(zip(loaded, codes), key=lambda x: first_sure[x[1]]):
+            for (other, _, _), code in sorted(zip(loaded, codes), key=lambda x: first_sure[x[1]]):
+                cluster = cluster_of.get(other)
                 if cluster is None or cluster in clusters or code == REJECT:
                     continue
                 if code == ACCEPT or same_story(fingerprints, texts[other]):
@@ -297,6 +345,9 @@ def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, n: 
 
 
 def _components(count: int, edges: np.ndarray) -> tuple[int, np.ndarray]:
+    from scipy.sparse import coo_matrix  # only a full rebuild needs it (~50 MB)
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(count, count))
     return connected_components(graph, directed=False)
 

@@ -27,10 +27,10 @@ requires ``archive.clusters.rebuild``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 import unicodedata
 
 import numpy as np
-from datasketch import MinHash
 
 SHINGLE = 5  # characters; shorter n-grams make same-topic stories look alike
 SAMPLE_MASK = 7  # MinHash sees 1 shingle in 8 (see module docstring)
@@ -50,7 +50,6 @@ UNLIKELY_JACCARD, UNLIKELY_CONTAINMENT = 0.25, 0.55
 ACCEPT, REJECT, CHECK = 1, 0, 2
 
 _NOT_WORD = re.compile(r"[\W_]+")
-_MINHASH = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)
 _POLY = np.uint64(0x100000001B3)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _T2S = None
@@ -103,10 +102,19 @@ def shingles(text: str) -> np.ndarray:
     return values[distinct]
 
 
+@lru_cache(maxsize=1)
+def _minhash():
+    """The empty MinHash every signature starts from; datasketch (which loads scipy, ~75 MB) is imported here,
+    so reading the archive, or creating one, does not load it."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)
+
+
 def signature(fingerprints: np.ndarray) -> tuple[np.ndarray, int]:
     """datasketch MinHash (uint32[NUM_PERM]) of the sampled shingles, and how many were sampled."""
     kept = fingerprints[(fingerprints & SAMPLE_MASK) == 0]
-    minhash = _MINHASH.copy()
+    minhash = _minhash().copy()
     minhash.update_batch(kept.tolist())
     return minhash.hashvalues.astype(np.uint32), len(kept)
 

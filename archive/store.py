@@ -14,7 +14,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from archive import clusters, schema, versions
+from archive import schema, versions
 from archive.search import to_simplified
 
 SOURCE_COLUMNS = ("name", "kind", "level", "region_code", "province", "prefecture", "county",
@@ -105,14 +105,8 @@ class Archive:
 
     def record_page(self, row: dict) -> None:
         """Insert or replace what is known about one fetched URL."""
-        values = {k: row.get(k) for k in PAGE_COLUMNS}
-        updates = ", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS if c != "url")
         with schema.transaction(self.conn) as conn:
-            conn.execute(
-                f"insert into pages ({', '.join(PAGE_COLUMNS)}) values ({', '.join('?' * len(PAGE_COLUMNS))}) "
-                f"on conflict(url) do update set {updates}",
-                [values[c] for c in PAGE_COLUMNS],
-            )
+            _record_page(conn, row)
 
     def page_validators(self) -> dict[str, dict]:
         """What a conditional GET can send for each page fetched whole before: {url: {etag, last_modified,
@@ -195,36 +189,86 @@ class Archive:
         values = _article_values(record, source_id)
         paragraphs = _paragraph_rows(record.get("paragraphs") or [])
         with schema.transaction(self.conn) as conn:
-            old = conn.execute("select * from articles where url = ?", (values["url"],)).fetchone()
-            if old is None:
-                columns = [*ARTICLE_COLUMNS, "first_seen_at", "last_seen_at"]
-                cur = conn.execute(
-                    f"insert into articles ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
-                    [*(values[c] for c in ARTICLE_COLUMNS), seen_at, seen_at],
-                )
-                article_id, status = cur.lastrowid, "new"
-            else:
-                article_id = old["id"]
-                if values["source_id"] is None:
-                    values["source_id"] = old["source_id"]
-                same = all(old[c] == values[c] for c in ARTICLE_COLUMNS) and paragraphs == [
-                    tuple(r) for r in conn.execute(
-                        f"select {', '.join(PARAGRAPH_COLUMNS)} from paragraphs where article_id = ? order by position",
-                        (article_id,))
-                ]
-                sets = ", ".join(f"{c} = ?" for c in ARTICLE_COLUMNS)
-                conn.execute(f"update articles set {sets}, last_seen_at = ? where id = ?",
-                             [*(values[c] for c in ARTICLE_COLUMNS), seen_at, article_id])
-                status = "unchanged" if same else "updated"
-            if status != "unchanged":
-                conn.execute("delete from paragraphs where article_id = ?", (article_id,))
-                conn.executemany(
-                    f"insert into paragraphs (article_id, {', '.join(PARAGRAPH_COLUMNS)}) values (?, ?, ?, ?, ?)",
-                    [(article_id, *p) for p in paragraphs],
-                )
-                clusters.assign_cluster(conn, article_id)
-            versions.record_version(conn, article_id, seen_at, values["body"], values["content_hash"])
-        return article_id, status
+            return _upsert_article(conn, values, paragraphs, seen_at)
+
+    def store_batch(self, entries) -> list:
+        """Write many fetched pages, each with the article cleaned from it if any, in ONE transaction.
+
+        ``entries``: ``(record or None, pages row)`` pairs.  A record is stored as ``upsert_article``
+        stores it (source: the row's ``source_id``; seen at: its ``fetched_at``, else now) in the same
+        transaction as its page, so neither is ever archived without the other.  One commit per batch
+        rather than two per article is what makes a crawl's writes cheap.
+
+        Returns one status per entry: 'new' | 'updated' | 'unchanged' for an article, None for a page
+        alone, or the exception that entry raised: each entry has its own savepoint, so a bad entry is
+        rolled back alone and the others are written.  When SQLite gives up the whole transaction (disk
+        full, I/O error) the error propagates and nothing of the batch is written.
+        """
+        statuses = []
+        with schema.transaction(self.conn) as conn:
+            for record, page in entries:
+                conn.execute("savepoint entry")
+                try:
+                    status = None
+                    if record is not None:
+                        values = _article_values(record, page.get("source_id"))
+                        paragraphs = _paragraph_rows(record.get("paragraphs") or [])
+                        _, status = _upsert_article(conn, values, paragraphs, page.get("fetched_at") or _now())
+                    _record_page(conn, page)
+                except Exception as exc:
+                    if not conn.in_transaction:
+                        raise
+                    conn.execute("rollback to entry")
+                    status = exc
+                conn.execute("release entry")
+                statuses.append(status)
+        return statuses
+
+
+def _record_page(conn: sqlite3.Connection, row: dict) -> None:
+    values = {k: row.get(k) for k in PAGE_COLUMNS}
+    updates = ", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS if c != "url")
+    conn.execute(
+        f"insert into pages ({', '.join(PAGE_COLUMNS)}) values ({', '.join('?' * len(PAGE_COLUMNS))}) "
+        f"on conflict(url) do update set {updates}",
+        [values[c] for c in PAGE_COLUMNS],
+    )
+
+
+def _upsert_article(conn: sqlite3.Connection, values: dict, paragraphs: list[tuple], seen_at: str) -> tuple[int, str]:
+    """``upsert_article`` inside the caller's open transaction."""
+    # numpy, scipy, datasketch: ~70 MB that a crawl process whose workers do the writing never needs
+    from archive import clusters
+    old = conn.execute("select * from articles where url = ?", (values["url"],)).fetchone()
+    if old is None:
+        columns = [*ARTICLE_COLUMNS, "first_seen_at", "last_seen_at"]
+        cur = conn.execute(
+            f"insert into articles ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
+            [*(values[c] for c in ARTICLE_COLUMNS), seen_at, seen_at],
+        )
+        article_id, status = cur.lastrowid, "new"
+    else:
+        article_id = old["id"]
+        if values["source_id"] is None:
+            values["source_id"] = old["source_id"]
+        same = all(old[c] == values[c] for c in ARTICLE_COLUMNS) and paragraphs == [
+            tuple(r) for r in conn.execute(
+                f"select {', '.join(PARAGRAPH_COLUMNS)} from paragraphs where article_id = ? order by position",
+                (article_id,))
+        ]
+        sets = ", ".join(f"{c} = ?" for c in ARTICLE_COLUMNS)
+        conn.execute(f"update articles set {sets}, last_seen_at = ? where id = ?",
+                     [*(values[c] for c in ARTICLE_COLUMNS), seen_at, article_id])
+        status = "unchanged" if same else "updated"
+    if status != "unchanged":
+        conn.execute("delete from paragraphs where article_id = ?", (article_id,))
+        conn.executemany(
+            f"insert into paragraphs (article_id, {', '.join(PARAGRAPH_COLUMNS)}) values (?, ?, ?, ?, ?)",
+            [(article_id, *p) for p in paragraphs],
+        )
+        clusters.assign_cluster(conn, article_id)
+    versions.record_version(conn, article_id, seen_at, values["body"], values["content_hash"])
+    return article_id, status
 
 
 def _article_values(record: dict, source_id: int | None) -> dict:

@@ -35,13 +35,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ".venv/bin/python"  # as the block shows commands: from the repo root
-NAMES = ("throughput", "crawl", "extraction", "reprints", "search")  # the longest, least predictable last
+NAMES = ("throughput", "chain", "crawl", "extraction", "reprints", "search")  # the longest, least predictable last
 
 
 def commands(quick: bool, search_articles: int, crawl_pages: int, json_out: Path) -> dict[str, list[str]]:
     """The command line of each benchmark (full run, or the CI-sized one)."""
     return {
         "extraction": ["bench/extraction.py"] + (["--limit", "5"] if quick else ["--repeat", "3"]),
+        "chain": ["bench/chain_profile.py"] + (["--pages", "20", "--repeat", "1"] if quick else ["--repeat", "3"]),
         "crawl": ["bench/crawl.py"],
         "reprints": ["bench/reprints.py"] + (["--articles", "2000", "--incremental", "500"] if quick else []),
         "search": ["bench/search.py", "--articles", str(2000 if quick else search_articles)]
@@ -96,6 +97,16 @@ def extraction_rows(stdout: str) -> list[tuple]:
             rows.append((f"extraction pages/s, {set_name} (F1 qsnews / trafilatura)",
                          f"{q['speed']:.1f} (F1 {q['f1']:.3f})", f"{t['speed']:.1f} (F1 {t['f1']:.3f})",
                          f"{q['speed'] / t['speed']:.2f}×", "—"))
+    return rows
+
+
+def chain_rows(stdout: str) -> list[tuple]:
+    """Per-page CPU of each group on the throughput bench's pages (the step-by-step table is in the section)."""
+    rows = []
+    for group, body in re.findall(r"^throughput / (\w+) \(.*?\)\n(.*?)(?=^\S|\Z)", stdout, re.M | re.S):
+        total = re.search(r"^\s+total\s+([\d.]+)", body, re.M)
+        if total:
+            rows.append((f"CPU per article page, {group} (ms, median)", total[1], "—", "—", "—"))
     return rows
 
 
@@ -157,7 +168,7 @@ def block(when: datetime, host: dict, argv: list[str], results: dict, json_out: 
         elif name == "throughput":
             rows += throughput_rows(json.loads(json_out.read_text(encoding="utf-8")))
         else:
-            rows += {"extraction": extraction_rows, "crawl": crawl_rows, "reprints": reprints_rows,
+            rows += {"extraction": extraction_rows, "chain": chain_rows, "crawl": crawl_rows, "reprints": reprints_rows,
                      "search": search_rows}[name](res["stdout"])
         shown = res["stdout"].split("\n{", 1)[0].rstrip()  # reprints' trailing JSON repeats its own lines
         shown += "\n" + res["stderr"].rstrip() if res["exit"] else ""

@@ -143,8 +143,10 @@ class WarcMiddleware:
         headers.append(("Content-Length", str(len(body))))
         status = f"{response.status} {_reason(response.status)}"
         warc_date = {"WARC-Date": fetched_at.replace("+00:00", "Z")}
+        # The payload length is given so warcio neither spools the body to a temporary file nor digests it
+        # twice (it does both for a payload of unknown length); the record written is the same.
         record = self.writer.create_warc_record(
-            request.url, "response", payload=io.BytesIO(body),
+            request.url, "response", payload=io.BytesIO(body), length=len(body),
             http_headers=StatusAndHeaders(status, headers, protocol="HTTP/1.1"),
             warc_headers_dict=warc_date,
         )
@@ -157,7 +159,7 @@ class WarcMiddleware:
         req_headers = [("Host", parts.netloc)] + [
             (k.decode("latin-1"), v.decode("latin-1")) for k, vs in request.headers.items() for v in vs]
         self.writer.write_record(self.writer.create_warc_record(
-            request.url, "request", payload=io.BytesIO(request.body or b""),
+            request.url, "request", payload=io.BytesIO(request.body or b""), length=len(request.body or b""),
             http_headers=StatusAndHeaders(f"{request.method} {target} HTTP/1.1", req_headers, is_http_request=True),
             warc_headers_dict={**warc_date, "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID")},
         ))

@@ -16,6 +16,7 @@ from scrapy.http import Response, TextResponse
 SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"\xff\xd8\xff", b"%PDF-", b"PK\x03\x04",
               b"\x1f\x8b", b"BM", b"RIFF", b"\xd0\xcf\x11\xe0", b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x00\x00\x01\x00")
 CONTROL = frozenset(range(0x01, 0x20)) - {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1B}
+_CONTROL_BYTES = bytes(sorted(CONTROL))
 SAMPLE = 4096
 MAX_CONTROL_SHARE = 0.02
 
@@ -26,9 +27,14 @@ def binary_reason(body: bytes) -> str | None:
     for signature in SIGNATURES:
         if head.startswith(signature):
             return f"binary content ({signature[:4]!r} signature)"
-    if head and sum(byte in CONTROL for byte in head) > MAX_CONTROL_SHARE * len(head):
+    if head and _control_count(head) > MAX_CONTROL_SHARE * len(head):
         return "binary content (control bytes)"
     return None
+
+
+def _control_count(data: bytes) -> int:
+    """How many bytes of ``data`` are CONTROL bytes (deleting them is one C pass, counting in Python is not)."""
+    return len(data) - len(data.translate(None, _CONTROL_BYTES))
 
 
 class BinarySniffMiddleware:

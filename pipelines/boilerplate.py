@@ -30,7 +30,9 @@ CONTROLS = re.compile(r"打印本页|打印此页|关闭窗口|分享到|【打�
                       r"字号\s*[:：]?\s*[大中小]|【字体|扫一扫|在手机上打开|用手机看|微信扫一扫")
 FOOTER = re.compile(r"版权所有|ICP备|ICP证|网站标识码|主办单位|承办单位|技术支持\s*[:：]|公网安备|copyright|©", re.I)
 DATED_HEADLINE = re.compile(r"[(（\[【]?\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*[)）\]】]?$")
-CREDIT_LABEL = re.compile(r"责任编辑|责编|(编辑|来源|作者|时间|日期)\s*[:：]|发布时间|发布日期|发表时间")
+# Every alternative starts with a plain character, so the regex engine skips ahead to where one could match.
+CREDIT_LABEL = re.compile(r"责任编辑|责编|编辑\s*[:：]|来源\s*[:：]|作者\s*[:：]|时间\s*[:：]|日期\s*[:：]|发布时间|发布日期|"
+                          r"发表时间")
 _SHORT = 60  # controls and dated headlines are short lines; prose is not
 _FOOTER_MAX = 200
 _HEADLINE_MAX = 80
@@ -52,11 +54,12 @@ def _rule(paragraph: Paragraph, from_markup: bool) -> str | None:
         return "keywords line"
     if STOCK_WIDGET.search(text):
         return "stock quote widget"
-    if CONTROLS.search(text) and len(text) <= _SHORT and not DATE.search(text):
+    # Length tests first: they are free, and long paragraphs (most of the body) then skip the regexes.
+    if len(text) <= _SHORT and CONTROLS.search(text) and not DATE.search(text):
         return "share/print controls"
-    if FOOTER.search(text) and len(text) <= _FOOTER_MAX:
+    if len(text) <= _FOOTER_MAX and FOOTER.search(text):
         return "site footer"
-    if (dated := DATED_HEADLINE.search(text)) and len(text) <= _HEADLINE_MAX and _headline(text[:dated.start()]) \
+    if len(text) <= _HEADLINE_MAX and (dated := DATED_HEADLINE.search(text)) and _headline(text[:dated.start()]) \
             and (paragraph.tag == "li" or (paragraph.link_density >= _LINKED if from_markup else "。" not in text)):
         return "headline-with-date list"
     return None

@@ -27,13 +27,14 @@ _SENTENCE_END = re.compile(r"[。！？.!?]$")
 _CONTAINER_TAGS = frozenset(("div", "td", "section", "article", "main", "body", "form", "center", "font", "span"))
 _DIVIDERS = (1, 2, 3, 6, 9, 12)  # parent, grandparent, ... (readability.js's 1, 2, 3×level, one level deeper)
 _MIN_BLOCK = 20  # shorter blocks (in Latin-letter equivalents) are labels, buttons and menu items
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")  # runs, not characters: fewer, equally counted
 _CLASS_WEIGHT = 25
 _CLASS_TRUST = 10  # a name earns its full weight only once the element holds this much scored text
 _RIVAL_SHARE = 0.75  # a disjoint candidate this close to the best one is the other half of the article
 _PROMOTE_REACH = 6
 _MIN_CMS_TEXT = 2  # characters; a CMS container with any real text is the body, however short
 _MAX_TITLE = 120
+_SPACES = re.compile(r"\s+")
 _TITLE_SPLIT = re.compile(r"\s*[_|\-–—]\s*")
 _FAR_FROM_TITLE = 0.5
 _TITLE_REACH = 20  # blocks (byline, share buttons, lead image) allowed between headline and body
@@ -57,7 +58,7 @@ def title_index(blocks, page_meta: dict) -> int | None:
 
 
 def _fold(text: str) -> str:
-    return re.sub(r"\s+", "", text or "")
+    return _SPACES.sub("", text or "")
 
 
 def choose_ranges(walk: Walk, title: int | None = None) -> tuple[list[tuple[int, int]], str]:
@@ -91,14 +92,16 @@ def _cms_container(walk: Walk, totals: SpanTotals):
     return None
 
 
-def _block_score(block) -> float:
-    return 1 + len(_PUNCT.findall(block.text)) + min(_weight(block) / 100, 3)
+def _block_score(block, weight: int | None = None) -> float:
+    """A block's points; ``weight`` is ``_weight(block)`` when the caller has it already."""
+    weight = _weight(block) if weight is None else weight
+    return 1 + len(_PUNCT.findall(block.text)) + min(weight / 100, 3)
 
 
 def _weight(block) -> int:
     """Length with each CJK character counted twice: a Chinese character carries about what two
     Latin letters do, so one threshold serves both scripts."""
-    return block.length + len(_HAN.findall(block.text))
+    return block.length + sum(map(len, _HAN_RUN.findall(block.text)))
 
 
 def _raw_scores(walk: Walk, min_length: int) -> dict:
@@ -111,11 +114,12 @@ def _raw_scores(walk: Walk, min_length: int) -> dict:
     runs = Counter(id(b.owner) for b in walk.blocks)
     scores: dict = {}
     for block in walk.blocks:
-        if block.owner is None or block.alt or block.furniture or _weight(block) < min_length:
+        if block.owner is None or block.alt or block.furniture:
             continue
-        if block.link_density > 0.5:
+        weight = _weight(block)
+        if weight < min_length or block.link_density > 0.5:
             continue
-        points = _block_score(block)
+        points = _block_score(block, weight)
         own = block.owner.tag in _CONTAINER_TAGS and runs[id(block.owner)] > 1
         el = block.owner if own else block.owner.getparent()
         for divider in _DIVIDERS:

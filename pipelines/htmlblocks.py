@@ -92,8 +92,15 @@ class Walk:
 
 def normalize(text: str) -> str:
     """Collapse whitespace as a browser would; a line break between two CJK characters disappears."""
-    text = _CJK_BREAK.sub("", text)
+    if "\n" in text:  # _CJK_BREAK needs one
+        text = _CJK_BREAK.sub("", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def _blank(text: str) -> bool:
+    """Empty or only ``_SPACE`` characters (whitespace, nbsp, zero-width).  ``fullmatch`` stops at the first
+    other character, where removing all spaces to compare would copy the whole text."""
+    return not text or _SPACE.fullmatch(text) is not None
 
 
 def segment(root) -> Walk:
@@ -103,7 +110,8 @@ def segment(root) -> Walk:
 
 def class_names(el) -> list[str]:
     """The class tokens and the id of an element (CMS containers are named by either)."""
-    return (el.get("class") or "").split() + ([el.get("id")] if el.get("id") else [])
+    element_id = el.get("id")
+    return (el.get("class") or "").split() + ([element_id] if element_id else [])
 
 
 def _is_skipped(el, tag: str) -> bool:
@@ -115,14 +123,19 @@ def _is_skipped(el, tag: str) -> bool:
     return tag == "form" and len(el.text_content()) < _SMALL_FORM
 
 
-def _furniture_name(el, names: list[str]) -> str | None:
+def _furniture_name(el, names: list[str], tag: str | None = None) -> str | None:
     """The tag (nav, aside, footer) or the class/id token ("related", "share-box") that makes the element
-    look like page furniture rather than content; None for content and for wrappers."""
-    if el.tag in _NEVER_FURNITURE or _WRAPPER.search(" ".join(names)):
+    look like page furniture rather than content; None for content and for wrappers.  ``tag`` is
+    ``el.tag`` when the caller has read it already."""
+    tag = el.tag if tag is None else tag
+    if tag in _NEVER_FURNITURE or (names and _WRAPPER.search(" ".join(names))):
         return None
-    if el.tag in _FURNITURE_TAGS:
-        return el.tag
-    return next((name for name in names if _FURNITURE.search(name)), None)
+    if tag in _FURNITURE_TAGS:
+        return tag
+    for name in names:
+        if _FURNITURE.search(name):
+            return name
+    return None
 
 
 def _mark_furniture(walk: Walk, candidates: list) -> None:
@@ -202,29 +215,33 @@ class _Walker:
         for event, el in events:
             if event in ("comment", "pi"):
                 self._comment(el)
-            elif event == "start" and isinstance(el.tag, str):
-                if _is_skipped(el, el.tag):
+                continue
+            tag = el.tag  # lxml builds a new string on each read: read it once per event
+            if not isinstance(tag, str):
+                continue
+            if event == "start":
+                if _is_skipped(el, tag):
                     skipping = el
                     events.skip_subtree()
                     self.pos += 1
                     self.walk.spans[el] = [self.pos, self.pos]
                 else:
-                    self._start(el)
-            elif event == "end" and isinstance(el.tag, str):
+                    self._start(el, tag)
+            elif event == "end":
                 if el is skipping:
                     skipping = None
                     self._text(el.tail)
                 else:
-                    self._end(el)
+                    self._end(el, tag)
         self._flush()
         _mark_furniture(self.walk, self.furniture)
         return self.walk
 
-    def _start(self, el):
+    def _start(self, el, tag: str):
         self.pos += 1
         self.walk.spans[el] = [self.pos, self.pos]
-        tag, names = el.tag, class_names(el)
-        cms = [_CMS_NAMES[c.lower()] for c in names if c.lower() in _CMS_NAMES]
+        names = class_names(el)
+        cms = [_CMS_NAMES[c.lower()] for c in names if c.lower() in _CMS_NAMES] if names else []
         if cms:
             self.walk.cms.append((cms[0], el))
         marker = _MARKER_META.get((el.get("name") or "").lower()) if tag == "meta" else None
@@ -235,7 +252,7 @@ class _Walker:
             self.open_blocks.append(el)
         if marker:
             self.walk.markers.setdefault(marker, self.pos)
-        furniture = _furniture_name(el, names)
+        furniture = _furniture_name(el, names, tag)
         if furniture:
             self.furniture.append((el, furniture))
         if tag == "img":
@@ -245,8 +262,7 @@ class _Walker:
         self.captions += tag == "figcaption"
         self._text(el.text)
 
-    def _end(self, el):
-        tag = el.tag
+    def _end(self, el, tag: str):
         if self.open_blocks and self.open_blocks[-1] is el:
             self._flush()
             self.open_blocks.pop()
@@ -287,7 +303,7 @@ class _Walker:
             return
         owner = self.open_blocks[-1] if self.open_blocks else None
         linked = sum(len(_SPACE.sub("", p[0])) for p in parts if p[2])
-        bold = all(p[3] or not _SPACE.sub("", p[0]) for p in parts)
+        bold = all(p[3] or _blank(p[0]) for p in parts)
         block = Block(text, parts[0][1], owner, self._hint(owner, bold), linked,
                       _is_centered(owner) or (owner is not None and _is_centered(owner.getparent())),
                       self.pending_image)

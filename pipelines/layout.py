@@ -126,7 +126,6 @@ def mark_captions_and_headings(doc: Document) -> Document:
         if paragraph.kind != "body" or any(p.kind == "garbled" for p in neighbours):
             continue
         text = paragraph.text.strip()
-        following = next((p for p in paragraphs[i + 1:] if p.kind in ("body", "heading", "caption")), None)
         if _credit_caption(paragraph):
             paragraphs[i] = paragraph.mark("caption", "photo caption")
         elif paragraph.tag in HEADING_TAGS and len(text) <= _BARE_LINE_MAX:
@@ -134,6 +133,7 @@ def mark_captions_and_headings(doc: Document) -> Document:
         elif text.startswith("——") and len(text) <= 2 * _BARE_LINE_MAX:
             paragraphs[i] = paragraph.mark("heading", "section lead line")
         elif _bare(text):
+            following = next((p for p in paragraphs[i + 1:] if p.kind in ("body", "heading", "caption")), None)
             if following is not None and _prose(following.text) and not following.text.startswith("——"):
                 paragraphs[i] = paragraph.mark("heading", "section heading")
             elif guess_captions and not ENUMERATED.match(text) and paragraph.tag not in CELL_TAGS:

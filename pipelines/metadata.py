@@ -137,8 +137,10 @@ def _info_line(paragraph: Paragraph, text: str, in_header: bool) -> bool:
     ('2024-05-13 06:15', '2024-05-13 06:16发布于北京经济日报官方账号', '2023-06-20【打印本页】')."""
     folded = fold(text)
     placed = paragraph.tag == "meta-line" or bool(DATE.search(text)) and (in_header or bool(CONTROLS.search(folded)))
+    if not placed:
+        return False
     rest = CONTROLS.sub("", folded).strip()
-    return placed and 0 < len(rest) <= _INFO_LINE_MAX and not SENTENCE.search(rest)
+    return 0 < len(rest) <= _INFO_LINE_MAX and not SENTENCE.search(rest)
 
 
 def _byline(text: str) -> tuple[list[str], str | None]:

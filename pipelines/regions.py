@@ -201,15 +201,31 @@ def _entries() -> list[tuple[str, _Entry]]:
 
 @lru_cache(maxsize=1)
 def _index() -> tuple[dict[str, tuple[_Entry, ...]], dict[str, tuple[int, ...]]]:
-    """Names -> entries, and first character -> name lengths (longest first)."""
+    """Names -> entries, and first two characters -> name lengths (longest first).
+
+    Every name has at least two characters (short names shorter than that are not made).
+    """
     index: dict[str, list[_Entry]] = {}
     for name, entry in _entries():
         index.setdefault(name, []).append(entry)
     lengths: dict[str, set[int]] = {}
     for name in index:
-        lengths.setdefault(name[0], set()).add(len(name))
+        lengths.setdefault(name[:2], set()).add(len(name))
     return ({k: tuple(v) for k, v in index.items()},
             {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()})
+
+
+@lru_cache(maxsize=1)
+def _starts() -> re.Pattern:
+    """Where a name may start: a character some name starts with, followed by one some name has second.
+
+    A loose test (the pair itself is checked against ``_index``), but it lets the scanner jump over
+    the ~90% of a text that cannot start a name without a Python step per character.
+    """
+    names = _index()[0]
+    firsts = "".join(sorted({re.escape(name[0]) for name in names}))
+    seconds = "".join(sorted({re.escape(name[1]) for name in names}))
+    return re.compile(f"[{firsts}](?=[{seconds}])")
 
 
 @lru_cache(maxsize=1)
@@ -255,9 +271,12 @@ def _admissible(entry: _Entry, text: str, start: int, end: int, before: tuple[Re
 def _scan(text: str) -> list[tuple[Region, ...]]:
     """Candidate regions of each place-name mention, leftmost-longest, in order."""
     index, lengths = _index()
-    mentions, i, before, last_end = [], 0, (), -1
-    while i < len(text):
-        for n in lengths.get(text[i], ()):
+    mentions, before, last_end = [], (), -1
+    for found in _starts().finditer(text):
+        i = found.start()
+        if i < last_end:
+            continue  # inside the name just read
+        for n in lengths.get(text[i:i + 2], ()):
             entries = index.get(text[i:i + n], ())
             context = before if last_end == i else ()
             ok = [e for e in entries if _admissible(e, text, i, i + n, context)]
@@ -265,10 +284,8 @@ def _scan(text: str) -> list[tuple[Region, ...]]:
                 full = [e for e in ok if not e.short] or ok
                 before = tuple(dict.fromkeys(e.region for e in full))
                 mentions.append(before)
-                i = last_end = i + n
+                last_end = i + n
                 break
-        else:
-            i += 1
     return mentions
 
 

@@ -2,25 +2,35 @@
 
 Spiders yield raw pages (``ArticleItem``) and navigation outcomes
 (``PageItem``); these two pipelines turn the first into ``articles`` records
-and write both to the archive.  A page that fails to clean is recorded in
-``pages`` with its reason and the crawl goes on.
+and write both to the archive, each article in one transaction with its
+pages row.  A page that fails to clean is recorded in ``pages`` with its
+reason and the crawl goes on.
+
+With QSNEWS_CLEAN_WORKERS > 0 (the default) cleaning and writing leave the
+reactor: ArchivePipeline hands raw items to worker processes
+(pipelines.offload) that clean them and write them in batches, and
+CleanPipeline stands aside.  With 0 both run inline, one item at a time.
+Either way the archive ends with the same rows and the run with the same
+counts.  In worker mode an ArticleItem leaves the pipelines without its
+``record`` (it stays in the worker).
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from pathlib import Path
 
 from itemadapter import ItemAdapter
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.conf import build_component_list
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.misc import load_object
 
 from crawler.items import ArticleItem, PageItem
+from pipelines import offload
 from pipelines.boilerplate import learn_template
-from pipelines.chain import extract_html
+from pipelines.offload import PAGE_FIELDS, clean_article, page_values
 
 logger = logging.getLogger(__name__)
-
-PAGE_FIELDS = ("url", "http_status", "fetched_at", "content_type", "encoding", "sha256", "warc_file", "warc_offset",
-               "etag", "last_modified")
 
 
 def source_context(source: dict) -> dict:
@@ -35,15 +45,27 @@ def source_context(source: dict) -> dict:
 
 
 def page_row(item, outcome: str, reason: str | None = None) -> dict:
+    return page_values(ItemAdapter(item), outcome, reason)
+
+
+def page_item(item, outcome: str, reason: str) -> PageItem:
+    """The PageItem saying why an ArticleItem yielded no article."""
     adapter = ItemAdapter(item)
-    row = {name: adapter.get(name) for name in PAGE_FIELDS}
-    row.update(outcome=outcome, reason=reason)
-    return row
+    page = PageItem(outcome=outcome, reason=reason, source_name=adapter.get("source_name"))
+    for name in PAGE_FIELDS:
+        page[name] = adapter.get(name)
+    return page
 
 
 def learned_template(archive, source_name: str) -> frozenset[str]:
     """The paragraphs that recur on a source's archived pages: its furniture, boilerplate from now on."""
     return learn_template(archive.source_paragraph_texts(source_name))
+
+
+def offloading(settings) -> bool:
+    """Whether ArchivePipeline's workers clean (QSNEWS_CLEAN_WORKERS > 0 and the archive pipeline enabled)."""
+    enabled = build_component_list(settings.get_component_priority_dict_with_base("ITEM_PIPELINES"))
+    return settings.getint("QSNEWS_CLEAN_WORKERS") > 0 and ArchivePipeline in map(load_object, enabled)
 
 
 class CleanPipeline:
@@ -58,6 +80,8 @@ class CleanPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
+        if offloading(crawler.settings):
+            raise NotConfigured()  # ArchivePipeline's workers clean
         return cls(crawler.settings.get("QSNEWS_DB"))
 
     def open_spider(self, spider):
@@ -72,41 +96,29 @@ class CleanPipeline:
     def process_item(self, item, spider):
         if not isinstance(item, ArticleItem):
             return item
-        adapter = ItemAdapter(item)
-        try:
-            record = extract_html(
-                adapter["html"],
-                url=adapter["url"],
-                source=self.source,
-                hints=adapter.get("hints") or {},
-            )
-        except Exception as exc:  # one broken page never stops a crawl
-            logger.warning("cleaning failed for %s: %r", adapter["url"], exc)
-            return self._page(item, "error", f"cleaning failed: {type(exc).__name__}: {exc}")
-        if not record.get("body"):
-            return self._page(item, "skipped", "no article text found on the page")
-        adapter["record"] = record
+        record, outcome, reason = clean_article(ItemAdapter(item), self.source)
+        if record is None:
+            if outcome == "error":
+                logger.warning("%s: %s", ItemAdapter(item)["url"], reason)
+            return page_item(item, outcome, reason)
+        item["record"] = record
         return item
-
-    @staticmethod
-    def _page(item, outcome, reason):
-        adapter = ItemAdapter(item)
-        page = PageItem(outcome=outcome, reason=reason, source_name=adapter.get("source_name"))
-        for name in PAGE_FIELDS:
-            page[name] = adapter.get(name)
-        return page
 
 
 class ArchivePipeline:
     """Writes pages and cleaned articles to the archive and keeps the run's counts."""
 
-    def __init__(self, db_path: str):
-        self.db_path = db_path
+    def __init__(self, db_path: str, workers: int = 0, batch_size: int = 50):
+        self.db_path, self.workers, self.batch_size = db_path, workers, batch_size
         self.counts = {"new_articles": 0, "updated_articles": 0, "errors": 0, "blocked": 0}
+        self.pool = None
+        self.stopping = False
 
     @classmethod
     def from_crawler(cls, crawler):
-        pipeline = cls(crawler.settings.get("QSNEWS_DB"))
+        settings = crawler.settings
+        pipeline = cls(settings.get("QSNEWS_DB"), settings.getint("QSNEWS_CLEAN_WORKERS"),
+                       settings.getint("QSNEWS_WRITE_BATCH"))
         pipeline.crawler = crawler
         return pipeline
 
@@ -116,23 +128,64 @@ class ArchivePipeline:
         self.archive = Archive(self.db_path)
         self.source_id = self.archive.upsert_source(spider.source.row())
         self.run_id = self.archive.start_run(self.source_id)
+        if self.workers:
+            context = {**source_context(spider.source.row()),
+                       "template": learned_template(self.archive, spider.source.name)}
+            self.pool = offload.acquire(self.db_path, self.workers, self.batch_size)
+            self.pool.add_source(self.source_id, context)
 
     def process_item(self, item, spider):
-        adapter = ItemAdapter(item)
+        if self.pool is not None:
+            return self._archive_in_worker(item)
         if isinstance(item, ArticleItem):
-            seen_at = adapter.get("fetched_at") or _now()
-            _, status = self.archive.upsert_article(adapter["record"], self.source_id, seen_at)
-            if status in ("new", "updated"):
-                self.counts[f"{status}_articles"] += 1
-            self.archive.record_page({**page_row(item, "article"), "source_id": self.source_id})
+            record, outcome, reason = ItemAdapter(item)["record"], "article", None
         else:
-            outcome = adapter["outcome"]
-            if outcome in ("error", "blocked"):
-                self.counts["errors" if outcome == "error" else "blocked"] += 1
-            self.archive.record_page({**page_row(item, outcome, adapter.get("reason")), "source_id": self.source_id})
+            record, outcome, reason = None, item["outcome"], item.get("reason")
+        self._store(item, outcome, reason, record)
         return item
 
-    def close_spider(self, spider):
+    async def _archive_in_worker(self, item):
+        """Clean (an ArticleItem) and store in a worker; what the inline pipelines would return."""
+        kind = "article" if isinstance(item, ArticleItem) else "page"
+        try:
+            outcome, reason, status = await maybe_deferred_to_future(
+                self.pool.submit(self.source_id, kind, ItemAdapter(item).asdict()))
+        except offload.WorkerDied as exc:  # a page row is written here; an article is lost with its cleaning
+            outcome, reason = ("error", str(exc)) if kind == "article" else (item["outcome"], item.get("reason"))
+            self._store(item, outcome, reason)
+            if not self.pool.workers:
+                self._stop_crawl()
+        else:
+            self._count(outcome, status)
+        if kind == "article" and outcome != "article":
+            if outcome == "error":
+                logger.warning("%s: %s", item["url"], reason)
+            return page_item(item, outcome, reason)
+        return item
+
+    def _store(self, item, outcome: str, reason: str | None, record: dict | None = None) -> None:
+        page = {**page_row(item, outcome, reason), "source_id": self.source_id}
+        (status,) = self.archive.store_batch([(record, page)])
+        self._count(outcome, status)
+
+    def _count(self, outcome: str, status) -> None:
+        """Count a stored item; a failed write (its exception in place of a status) fails the item."""
+        if isinstance(status, Exception):
+            raise status
+        if status in ("new", "updated"):
+            self.counts[f"{status}_articles"] += 1
+        elif outcome in ("error", "blocked"):
+            self.counts["errors" if outcome == "error" else "blocked"] += 1
+
+    def _stop_crawl(self) -> None:
+        if not self.stopping:
+            self.stopping = True
+            logger.error("no cleaning worker is left; stopping the crawl")
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="cleaning_workers_failed"))
+
+    async def close_spider(self, spider):
+        if self.pool is not None:
+            await maybe_deferred_to_future(offload.release(self.pool))
         stats = self.crawler.stats
         requests = stats.get_value("downloader/request_count", 0)
         if self.counts["blocked"]:
@@ -143,7 +196,3 @@ class ArchivePipeline:
             status = "ok"
         self.archive.set_source_status(self.source_id, status)
         self.archive.finish_run(self.run_id, requests=requests, status=status, **self.counts)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")

@@ -36,9 +36,11 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import scrapy
+from lxml import etree
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import TextResponse
+from scrapy.http import HtmlResponse, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.response import get_base_url
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 
 from crawler.registry import REGISTRY, Source, find
@@ -46,9 +48,15 @@ from crawler.items import PAGE_FIELDS, ArticleItem, PageItem
 from crawler.middlewares import Blocked
 
 ATTACHMENT = re.compile(r"\.(pdf|docx?|xlsx?|zip|rar|wps)$", re.I)
+# ATTACHMENT anywhere: a link whose href (or, for an href without a path, the page's base URL) lacks it
+# cannot resolve to an attachment path, since the resolved path ends with the href's last path segment.
+ATTACHMENT_ANYWHERE = re.compile(r"\.(pdf|docx?|xlsx?|zip|rar|wps)", re.I)
 DATE = re.compile(r"((?:19|20)\d\d)\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})")
 SPACE = re.compile(r"\s+")
 NEXT = re.compile(r"^(?:下一页|下页|后页|下一頁|next(?: page)?)\s*[>›»]*$|^[>›»]$", re.I)
+# string(.) as parsel evaluates it (a compiled XPath called on the node): on a comment or processing
+# instruction node it raises ValueError, as the selector-based code before it did.
+STRING_VALUE = etree.XPath("string(.)", smart_strings=False)
 
 
 @dataclass(frozen=True)
@@ -71,18 +79,23 @@ class Post(NamedTuple):
 
 
 def links(response, pattern: re.Pattern | None = None) -> list[Link]:
-    """Every distinct http(s) link on the page (fragment dropped), with its anchor text and nearby date."""
+    """Every distinct http(s) link on the page (fragment dropped), with its anchor text and nearby date.
+
+    The anchors are read through lxml itself (``Selector.root``): a list page has hundreds of links, and a
+    parsel selector per XPath result per link cost more than the rest of the spider together.
+    """
     found: dict[str, Link] = {}
     for a in response.xpath("//a[@href]"):
-        url = response.urljoin(a.attrib["href"].strip()).split("#")[0]
+        anchor = a.root
+        url = response.urljoin(anchor.get("href").strip()).split("#")[0]
         if not url.startswith(("http://", "https://")) or url in found:
             continue
         if pattern is not None and not pattern.search(url):
             continue
-        text = SPACE.sub(" ", a.xpath("string(.)").get() or "").strip()
-        title = a.attrib.get("title", "").strip()
+        text = SPACE.sub(" ", STRING_VALUE(anchor)).strip()
+        title = anchor.get("title", "").strip()
         title = title if len(title) > len(text) else text  # lists truncate the text, not the title attribute
-        found[url] = Link(url, title, _date_near(a))
+        found[url] = Link(url, title, _date_near(anchor))
     return list(found.values())
 
 
@@ -90,18 +103,49 @@ def next_links(response, pattern: re.Pattern | None = None) -> list[str]:
     """URLs of the page's next-page links ('下一页', 'next', '»' …), optionally of one URL shape."""
     found = []
     for a in response.xpath("//a[@href]"):
-        if NEXT.match(SPACE.sub(" ", a.xpath("string(.)").get() or "").strip()):
-            url = response.urljoin(a.attrib["href"].strip()).split("#")[0]
+        anchor = a.root  # lxml, as in ``links``
+        if NEXT.match(SPACE.sub(" ", STRING_VALUE(anchor)).strip()):
+            url = response.urljoin(anchor.get("href").strip()).split("#")[0]
             if pattern is None or pattern.search(url):
                 found.append(url)
     return list(dict.fromkeys(found))
 
 
 def _date_near(anchor) -> str | None:
-    parent = anchor.xpath("..")
-    near = parent if len(parent.xpath(".//a")) == 1 else anchor.xpath("following-sibling::node()[position() <= 2]")
-    match = DATE.search(" ".join(near.xpath("string(.)").getall()))
+    """The date in the anchor's parent when that holds no other link, else in the (at most two) nodes after it.
+
+    ``anchor`` is an lxml element.  Text nodes among those after it do not count, only element nodes (as when
+    this was written with parsel selectors, whose text-node results have no string value to take); nor do
+    comments, which once made a whole list page fail.
+    """
+    parent = anchor.getparent()
+    if parent is not None and len(parent.xpath(".//a")) == 1:
+        near = [parent]
+    else:
+        near = [n for n in anchor.xpath("following-sibling::node()[position() <= 2]")
+                if isinstance(n, etree._Element) and isinstance(n.tag, str)]  # not text, comments or PIs
+    match = DATE.search(" ".join(STRING_VALUE(n) for n in near))
     return f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}" if match else None
+
+
+def may_link_attachments(response) -> bool:
+    """False when no link of the page can be an attachment: the cheap test before resolving every link.
+
+    Most article pages link no attachment.  An href's text is in the page source unless it is written
+    with character references (&#46;) or split by NULs (dropped before parsing), so a source without
+    ATTACHMENT_ANYWHERE, "&#" or NUL settles it unparsed; else the hrefs are read as plain strings from
+    the parsed tree (no selector per link, no URL joining).  Anything but an HTML response is left to
+    the full scan.
+    """
+    if not isinstance(response, HtmlResponse):
+        return True
+    if ATTACHMENT_ANYWHERE.search(get_base_url(response)):
+        return True
+    text = response.text
+    if "&#" not in text and "\x00" not in text and not ATTACHMENT_ANYWHERE.search(text):
+        return False
+    root = response.selector.root
+    return not hasattr(root, "xpath") or any(ATTACHMENT_ANYWHERE.search(href) for href in root.xpath("//a/@href"))
 
 
 def requested_url(response) -> str:
@@ -332,6 +376,8 @@ class QsnewsSpider(scrapy.Spider):
 
     def attachments(self, response):
         """Attachment links are recorded, never downloaded."""
+        if not may_link_attachments(response):
+            return
         for a in response.xpath("//a[@href]"):
             url = response.urljoin(a.attrib["href"].strip()).split("#")[0]
             if ATTACHMENT.search(urlsplit(url).path) and url not in self.attachments_seen:

@@ -133,3 +133,58 @@ def test_clean_paragraph_in_the_other_script_is_not_mojibake():
     kinds = [p["kind"] for p in record["paragraphs"]]
     assert "garbled" not in kinds and "garbled" not in record["flags"]
     assert record["title"] == "襄州区质监局服务区域经济发展 推动质监能力建设上台阶"
+
+
+@pytest.mark.parametrize("traditional", [False, True])
+def test_implausible_class_is_plausible_per_character(traditional):
+    """_mostly_mojibake counts with a regex class built from ``plausible``; it is exactly its complement."""
+    from pipelines.mirror import _implausible_han, plausible
+    from pipelines.script import han_characters
+
+    pattern = _implausible_han(traditional)
+    assert [c for c in han_characters() if pattern.fullmatch(c)] == \
+        [c for c in han_characters() if not plausible(c, traditional)]
+
+
+def test_mostly_mojibake_agrees_with_counting_character_by_character():
+    from pathlib import Path
+
+    from pipelines.mirror import _MOJIBAKE_SHARE, _mostly_mojibake, plausible
+    from pipelines.script import HAN
+
+    def by_character(text, traditional):
+        han = HAN.findall(text)
+        return len(han) >= 6 and sum(not plausible(c, traditional) for c in han) > _MOJIBAKE_SHARE * len(han)
+
+    seeds = Path(__file__).parent / "fixtures" / "seeds"
+    lines = [line for p in sorted(seeds.glob("*.txt")) for line in p.read_text(encoding="utf-8").splitlines()]
+    lines += ["鍏ㄧ渷甯傚満鐩戠鎵€", "湖北省纖維檢驗局推動質量提升", "讲讲讲讲讲讲", "质量", ""]
+    for text in lines:
+        for traditional in (False, True):
+            assert _mostly_mojibake(text, traditional) == by_character(text, traditional), text[:20]
+
+
+def test_find_sites_agrees_with_a_scan_of_every_character():
+    from pathlib import Path
+
+    from pipelines.mirror import ORPHAN, Site, _genuine_question
+
+    def by_character(text, traditional):
+        sites = []
+        for i, char in enumerate(text):
+            if char != "?":
+                continue
+            orphan = ORPHAN.match(text, i)
+            if orphan:
+                sites.append(Site(i, orphan.end(), orphan.group(1)))
+            elif not _genuine_question(text, i, traditional):
+                sites.append(Site(i, i + 1, None))
+        return sites
+
+    seeds = Path(__file__).parent / "fixtures" / "seeds"
+    lines = [line for p in sorted(seeds.glob("*.txt")) for line in p.read_text(encoding="utf-8").splitlines()]
+    lines += ["?開頭?(dì)中間?；末尾?", "??", "?", "", "没有问号"]
+    assert sum(line.count("?") for line in lines) > 20
+    for text in lines:
+        for traditional in (False, True):
+            assert find_sites(text, traditional) == by_character(text, traditional), text[:20]

@@ -1,6 +1,9 @@
 import re
+from pathlib import Path
 
-from pipelines.script import both_scripts, compact, fold, is_traditional, join_han_spaces, s2t, t2s
+from pipelines.script import HAN, both_scripts, compact, fold, is_traditional, join_han_spaces, s2t, t2s
+
+SEEDS = Path(__file__).parent / "fixtures" / "seeds"
 
 
 def test_t2s_and_s2t_convert_between_scripts():
@@ -37,3 +40,40 @@ def test_join_han_spaces_only_between_han():
 def test_is_traditional():
     assert is_traditional("湖北省纖維檢驗局推動質量提升")
     assert not is_traditional("湖北省纤维检验局推动质量提升")
+
+
+def test_han_table_is_each_character_converted_alone():
+    """The one-call table (pipelines.script._han_table) equals converting every character on its own."""
+    from pipelines.script import _converter, _han_table, han_characters
+
+    chars = han_characters()
+    assert len(chars) == 28096 and all(HAN.fullmatch(c) for c in chars[::97])
+    for config in ("t2s", "s2t"):
+        table = _han_table(config)
+        converter = _converter(config)
+        assert [table[c] for c in chars] == [converter.convert(c) for c in chars]
+
+
+def test_is_traditional_counts_changed_characters():
+    from pipelines.script import char_s2t, char_t2s
+
+    def by_character(text):
+        han = HAN.findall(text)
+        return sum(char_t2s(c) != c for c in han) > sum(char_s2t(c) != c for c in han)
+
+    samples = ["湖北省纖維檢驗局推動質量提升", "湖北省纤维检验局推动质量提升", "質量质量", "发發", "abc", "",
+               "㐀㐁䶵﨎﨏鿕", "臺灣台湾後后"]
+    samples += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    for text in samples:
+        assert is_traditional(text) == by_character(text), text[:20]
+
+
+def test_han_class_matches_exactly_the_kept_characters():
+    from pipelines.script import han_characters, han_class
+
+    def keep(c):
+        return ord(c) % 3 == 0 or "\u4e00" <= c <= "\u4e10"
+
+    pattern = han_class(keep)
+    assert [c for c in han_characters() if pattern.fullmatch(c)] == [c for c in han_characters() if keep(c)]
+    assert not han_class(lambda c: False).search("质量a")

@@ -236,3 +236,30 @@ def test_works_on_the_stores_autocommit_connection_and_commits(tmp_path):
 def test_rebuild_of_an_empty_archive(db):
     assert clusters.rebuild(db) == 0
     assert db.execute("SELECT count(*) FROM lsh_bands").fetchone()[0] == 0
+
+
+def test_cached_shingles_are_read_only_and_equal_to_fresh_ones():
+    from archive.neardup import normalise, shingles
+
+    text = "\n".join(UNIFORMS_XIANNING)
+    cached = clusters._article_shingles(None, text)
+    assert not cached.flags.writeable
+    assert (cached == shingles(normalise(text))).all()
+    assert clusters._article_shingles(text, text) is cached  # keyed by the text it reads, not by the row
+    assert (clusters._article_shingles(S2T.convert(text), None) == cached).all()
+
+
+def test_index_rows_of_a_deleted_article_join_nothing(db):
+    original = store(db, "\n".join(UNIFORMS_XIANNING))
+    db.execute("DELETE FROM articles WHERE id = ?", (original,))  # its minhash and band rows stay behind
+    reprint = store(db, "\n".join(["【转载】", *UNIFORMS_XIANNING]), source_id=2)
+    assert db.execute("SELECT size FROM clusters WHERE id = ?", (cluster_of(db, reprint),)).fetchone()[0] == 1
+
+
+def test_a_new_article_row_is_not_rewritten_to_leave_no_cluster(db):
+    """A new article is in no cluster; taking it out of one must not touch its row (a rewrite of the text)."""
+    writes = []
+    db.set_trace_callback(lambda sql: writes.append(sql) if sql.startswith("UPDATE articles") else None)
+    article = store(db, "\n".join(ELEVATORS))
+    db.set_trace_callback(None)
+    assert writes == [f"UPDATE articles SET cluster_id = {cluster_of(db, article)} WHERE id = {article}"]

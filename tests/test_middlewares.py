@@ -155,6 +155,36 @@ def test_every_response_is_written_to_the_warc_and_can_be_found_by_its_offset(tm
         assert page["sha256"] == hashlib.sha256(body).hexdigest()
 
 
+def test_warc_records_carry_valid_digests_and_lengths(tmp_path):
+    """The records are written with their payload length given (no spooling); digests and lengths must hold."""
+    mw = WarcMiddleware(get_crawler(settings_dict={"USER_AGENT": "qsnews-test"}), tmp_path / "warc")
+    bodies = [ARTICLE.encode("utf-8"), b"", bytes(range(256)) * 40]
+    for n, body in enumerate(bodies):
+        request = Request(f"http://scjg.hubei.gov.cn/{n}.html", method="POST" if n == 1 else "GET",
+                          body=b"a=1" if n == 1 else b"")
+        mw.process_response(request, Response(request.url, body=body, request=request))
+    mw.close()
+    (warc,) = (tmp_path / "warc").iterdir()
+    seen = []
+    with open(warc, "rb") as handle:
+        for record in ArchiveIterator(handle, check_digests=True):
+            payload = record.content_stream().read()
+            assert record.digest_checker.passed is True, (record.rec_type, record.digest_checker.problems)
+            seen.append((record.rec_type, payload))
+    assert [payload for kind, payload in seen if kind == "response"] == bodies
+    assert [payload for kind, payload in seen if kind == "request"] == [b"", b"a=1", b""]
+
+
+def test_control_byte_count_is_a_count():
+    from crawler.sniff import CONTROL, _control_count, binary_reason
+
+    data = bytes(range(256)) * 3 + b"\x01\x02text"
+    assert _control_count(data) == sum(byte in CONTROL for byte in data)
+    assert _control_count(b"") == 0
+    assert binary_reason(b"<html>" + b"\x01" * 100 + b"a" * 4000) == "binary content (control bytes)"
+    assert binary_reason(b"<html>" + b"\x01" * 80 + b"a" * 4000) is None  # 80 of 4086 is under 2%
+
+
 # ---------------------------------------------------------------- retry backoff
 def test_backoff_doubles_and_respects_retry_after_and_the_cap():
     assert [backoff_delay(n, 5, 120) for n in (1, 2, 3)] == [5, 10, 20]

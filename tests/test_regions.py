@@ -159,3 +159,42 @@ def test_many_provinces_stay_national():
 
 PROVINCE_PREFIXES = ("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
                      "61 62 63 64 65").split()
+
+
+def _scan_every_position(text: str):
+    """The scanner without its skipping: every position tried, every length of a name starting there."""
+    from pipelines.regions import _admissible, _index
+
+    index = _index()[0]
+    lengths = sorted({len(name) for name in index}, reverse=True)
+    mentions, i, before, last_end = [], 0, (), -1
+    while i < len(text):
+        for n in lengths:
+            entries = index.get(text[i:i + n], ())
+            context = before if last_end == i else ()
+            ok = [e for e in entries if _admissible(e, text, i, i + n, context)]
+            if ok:
+                full = [e for e in ok if not e.short] or ok
+                before = tuple(dict.fromkeys(e.region for e in full))
+                mentions.append(before)
+                i = last_end = i + n
+                break
+        else:
+            i += 1
+    return mentions
+
+
+def test_scan_finds_what_trying_every_position_finds():
+    from pipelines.regions import _scan, normalize
+
+    texts = [line for d in SEED_DIRS if d.exists() for p in sorted(d.glob("*.txt"))
+             for line in p.read_text(encoding="utf-8").splitlines()]
+    texts += ["湖北崇阳", "咸宁市通城县委", "大悟:今年", "造福山区", "东方市场", "朝阳区和北京市", "襄樊市襄阳区", "和县县委",
+              "恩施土家族苗族自治州恩施市", "内蒙古自治区呼和浩特市", ""]
+    found = 0
+    for text in texts:
+        text = normalize(text)
+        expected = _scan_every_position(text)
+        assert _scan(text) == expected, text[:30]
+        found += len(expected)
+    assert found > 50

@@ -367,3 +367,47 @@ def test_hanweb_without_a_jpage_script_follows_the_nextgroup_link():
     page = _hanweb_page("http://x.gov.cn/col/col501/index.html")
     assert hanweb.list_pages(page, False) == [
         "http://x.gov.cn/module/web/jpage/dataproxy.jsp?page=2&webid=3&columnid=501&unitid=77"]
+
+
+# ---------------------------------------------------------------- attachment scan shortcut
+ODD_LINKS = [
+    '<a href="a&#46;pdf">a</a>', '<a href="b.p&#x64;f">b</a>', '<a href="c.pd\x00f">c</a>', '<a href="D.PDF#x">d</a>',
+    '<a href="#top">t</a><a href="?page=2">p</a>', '<base href="http://127.0.0.1/files/x.doc"><a href="">e</a>',
+    '<a href="e.xl&#115;">f</a>', '<a href="f.zip?x=1">g</a>', '<a href="g.rar/">h</a>', '<a href=" h.wps ">i</a>',
+    '<a href="../up/j.XLSX">k</a>', '<a href="mailto:x@y.pdf">m</a>', '<a href="m.pdf.html">o</a>',
+    '<a href="/news/1.html">plain</a>', '',
+]
+
+
+@pytest.mark.parametrize("links", ODD_LINKS)
+def test_attachment_shortcut_finds_what_the_full_scan_finds(links, monkeypatch):
+    """``may_link_attachments`` only skips pages the full scan would find nothing on."""
+    from scrapy.http import HtmlResponse, Request
+
+    import spiders.base
+    from spiders.generic import GenericSpider
+
+    url = "http://127.0.0.1/news/2024/page.html"
+    body = f"<html><body><p>正文</p>{links}</body></html>".encode()
+
+    def scan():
+        response = HtmlResponse(url, body=body, encoding="utf-8", request=Request(url))
+        spider = GenericSpider(url="http://127.0.0.1/news/list.html")
+        return [dict(item) for item in spider.attachments(response)]
+
+    shortcut = scan()
+    monkeypatch.setattr(spiders.base, "may_link_attachments", lambda response: True)
+    assert shortcut == scan()
+
+
+def test_a_comment_after_a_list_link_does_not_lose_the_list_page():
+    """A comment between a link and its date (CMS templates leave them) once raised in _date_near."""
+    from scrapy.http import HtmlResponse
+
+    from spiders.base import links
+
+    html = ('<html><body><ul><li><a href="/a/1.html">市场监管局开展校服质量抽查</a><!-- 日期 --><span>2024-05-01</span>'
+            ' <a href="/a/2.html">市场监管局通报电梯检验结果</a><span>2024-04-30</span></li></ul></body></html>')
+    response = HtmlResponse("http://x.gov.cn/list.html", body=html.encode(), encoding="utf-8")
+    found = {link.url: link.date for link in links(response)}
+    assert found == {"http://x.gov.cn/a/1.html": "2024-05-01", "http://x.gov.cn/a/2.html": "2024-04-30"}
