@@ -208,7 +208,8 @@ def _v5_reprints_and_versions(conn: sqlite3.Connection) -> None:
     clusters.ensure_tables(conn)
     versions.ensure_tables(conn)
     versions.backfill(conn)
-    clusters.rebuild(conn)
+    if conn.execute("select exists (select 1 from articles)").fetchone()[0]:  # a new archive has none to cluster
+        clusters.rebuild(conn)
 
 
 def _v6_story_lookup(conn: sqlite3.Connection) -> None:
