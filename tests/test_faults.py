@@ -114,7 +114,9 @@ def test_killed_crawl_rerun_equals_uninterrupted_crawl(tmp_path):
     assert articles(killed) == expected
     assert_whole(killed)
     statuses = [r["status"] for r in query(killed, "select status from crawl_runs order by id")]
-    assert statuses == ["interrupted", "interrupted", "ok", "ok"], statuses
+    # Killed half way, so at least one source's run was cut short (the other may have finished first).
+    assert "interrupted" in statuses[:2] and set(statuses[:2]) <= {"interrupted", "ok"}, statuses
+    assert statuses[2:] == ["ok", "ok"], statuses
 
 
 # -- Datasette reading while a crawl writes -------------------------------------------------------------------
