@@ -80,9 +80,14 @@ def window_ids(conn, q: str, filters: dict, window: int | None = None) -> tuple[
     window = SEARCH_WINDOW if window is None else window
     sql, params = window_sql(filters)
     ids = [row[0] for row in conn.execute(sql, {**params, "match": to_fts_query(q), "window": window})]
+    return (ids, *_matches(conn, q, filters, len(ids), window))
+
+
+def _matches(conn, q: str, filters: dict, in_window: int, window: int) -> tuple[int, bool]:
+    """(matching articles, exact?) given how many the window holds: see ``window_ids``."""
     if not _filtered(filters):
-        return ids, count_matches(conn, q), True
-    return ids, len(ids), window < 0 or len(ids) < window
+        return count_matches(conn, q), True
+    return in_window, window < 0 or in_window < window
 
 
 def ranked_search(conn, q: str, filters: dict, limit: int = 20, offset: int = 0,
@@ -116,10 +121,7 @@ def ranked_search(conn, q: str, filters: dict, limit: int = 20, offset: int = 0,
         first = ranked_search(conn, q, filters, 1, 0, window)
         return {**first, "rows": []}
     stories, ranked = (rows[0]["total"], rows[0]["ranked"]) if rows else (0, 0)
-    if _filtered(filters):
-        matches, exact = ranked, window < 0 or ranked < window
-    else:
-        matches, exact = count_matches(conn, q), True
+    matches, exact = _matches(conn, q, filters, ranked, window)
     return {"matches": matches, "exact": exact, "ranked": ranked, "stories": stories, "rows": rows}
 
 

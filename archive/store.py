@@ -237,8 +237,8 @@ def _record_page(conn: sqlite3.Connection, row: dict) -> None:
 
 def _upsert_article(conn: sqlite3.Connection, values: dict, paragraphs: list[tuple], seen_at: str) -> tuple[int, str]:
     """``upsert_article`` inside the caller's open transaction."""
-    # numpy, scipy, datasketch: ~70 MB that a crawl process whose workers do the writing never needs
-    from archive import clusters
+    from archive import clusters  # numpy (~20 MB): a crawl process whose workers do the writing never needs it
+
     old = conn.execute("select * from articles where url = ?", (values["url"],)).fetchone()
     if old is None:
         columns = [*ARTICLE_COLUMNS, "first_seen_at", "last_seen_at"]

@@ -83,13 +83,17 @@ def _internal(address) -> bool:
             or address.is_multicast or (address.version == 4 and address in ipaddress.ip_network("100.64.0.0/10")))
 
 
+def _host(url: str) -> str:
+    """The URL's host as resolvers see it: lower case, without the root's trailing dot."""
+    return (urlsplit(url).hostname or "").rstrip(".").lower()
+
+
 def refusal(url: str, allow_loopback: bool = False) -> str | None:
     """Why the crawler must not fetch ``url``, or None when it may."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    scheme = urlsplit(url).scheme.lower()
     if scheme not in SCHEMES:
         return f"refused {scheme or 'scheme-less'} URL: only http(s) is crawled"
-    host = (parts.hostname or "").rstrip(".").lower()
+    host = _host(url)
     if not host:
         return "refused URL without a host"
     if host == "localhost" or host.endswith(".localhost"):
@@ -144,7 +148,7 @@ class ResolvedAddressGuard:
         return cls(crawler.settings.getbool("QSNEWS_ALLOW_LOOPBACK"), crawler.settings.getdict("QSNEWS_HOST_MAP"))
 
     async def process_request(self, request, spider=None):
-        host = (urlsplit(request.url).hostname or "").rstrip(".").lower()
+        host = _host(request.url)
         if not host or parse_ip(host) is not None or host in self.mapped_hosts or request.meta.get("proxy"):
             return None
         from twisted.internet import reactor
