@@ -93,7 +93,7 @@ def wait_for_articles(db: Path, at_least: int, process, limit: float = 60, each_
 def test_killed_crawl_rerun_equals_uninterrupted_crawl(tmp_path):
     pages = news_site(KILL_HOSTS, per_host=40)
     reg = sources(tmp_path, KILL_HOSTS)
-    with Site(pages, delay=0.02) as site:
+    with Site(pages, delay=0.1) as site:  # slow enough to be caught with both sources half way
         whole = tmp_path / "whole" / "qsnews.db"
         result = run(*crawl_args(reg, whole, site))
         assert result.returncode == 0, result.stdout + result.stderr[-2000:]
@@ -175,10 +175,10 @@ def _mount(*args) -> bool:
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 1 MB tmpfs (root), so the disk really fills; unmounted afterwards."""
+    """A 4 MB tmpfs (root), so the disk really fills; unmounted afterwards."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    if not _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)):
+    if not _mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)):
         pytest.skip("cannot mount a small tmpfs here (needs root); the full-disk test needs a real full disk")
     yield mount_point
     subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
