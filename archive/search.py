@@ -29,6 +29,7 @@ of its main sequence, so ``校服`` matches the bigram ``校服`` and nothing in
 """
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from functools import lru_cache
 # 〇 (the Chinese zero), CJK Unified Ideographs, Extension A, Compatibility, Extensions B-H.
 HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _RUN = re.compile(rf"[{HAN}]+|[^\W_{HAN}]+")
-_HAN_RUN = re.compile(rf"[{HAN}]+")
+_HAN_START = re.compile(rf"[{HAN}]")
 _QUERY_BITS = re.compile(r'-?"[^"]*"?|\S+')
 
 # A token the indexer never writes (Han tokens are one or two characters):
@@ -70,8 +71,8 @@ def runs(text: str) -> list[str]:
 def _main_tokens(norm: str) -> tuple[list[str], list[str]]:
     main, tail = [], []
     for run in runs(norm):
-        if _HAN_RUN.fullmatch(run) and len(run) > 1:
-            main.extend(run[i:i + 2] for i in range(len(run) - 1))
+        if len(run) > 1 and _HAN_START.match(run):  # a run is all Han or none (see _RUN)
+            main.extend(map(operator.add, run[:-1], run[1:]))  # its bigrams
             tail.extend(run)
         else:
             main.append(run)
@@ -81,7 +82,8 @@ def _main_tokens(norm: str) -> tuple[list[str], list[str]]:
 def index_text(text: str | None) -> str:
     """The FTS5 column value for ``text``: main sequence, then the unigram tail."""
     main, tail = _main_tokens(normalise(text or ""))
-    return " ".join(main + tail)
+    main.extend(tail)
+    return " ".join(main)
 
 
 INDEX_FUNCTION = "qsnews_index_text"
@@ -96,9 +98,16 @@ def index_fingerprint() -> str:
     return f"bigram-{TOKENIZER_VERSION} opencc-{getattr(opencc, '__version__', 'unknown')}"
 
 
-def register_functions(conn) -> None:
-    """``qsnews_index_text(text)``, which the index triggers call; without it nobody can change a title or body."""
+# 1 while the connection's writer indexes new articles itself (archive.store's batches); the insert trigger
+# steps aside.  Registered as 0 for everyone else, so any writer with these functions keeps the index current.
+INDEX_LATER_FUNCTION = "qsnews_index_later"
+
+
+def register_functions(conn, index_later=lambda: 0) -> None:
+    """``qsnews_index_text(text)`` and ``qsnews_index_later()``, which the index triggers call; without them
+    nobody can add an article or change a title or body."""
     conn.create_function(INDEX_FUNCTION, 1, index_text, deterministic=True)
+    conn.create_function(INDEX_LATER_FUNCTION, 0, index_later)  # not deterministic: it is read at every row
 
 
 def term_tokens(term: str) -> list[str]:

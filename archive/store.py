@@ -14,7 +14,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from archive import schema, versions
+from archive import schema, search, versions
 from archive.search import to_simplified
 
 SOURCE_COLUMNS = ("name", "kind", "level", "region_code", "province", "prefecture", "county",
@@ -38,6 +38,7 @@ def connect(path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("pragma journal_mode = wal")
     conn.execute("pragma synchronous = normal")
+    conn.execute("pragma cache_size = -16000")  # 16 MB, not 2: the reprint check reads back recent candidates
     conn.execute("pragma foreign_keys = on")
     return conn
 
@@ -65,6 +66,8 @@ class Archive:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = connect(self.path)
         schema.migrate(self.conn)
+        self._index_later = False  # True while store_batch indexes its new articles itself
+        search.register_functions(self.conn, index_later=lambda: self._index_later)
 
     def close(self) -> None:
         self.conn.close()
@@ -197,32 +200,60 @@ class Archive:
         ``entries``: ``(record or None, pages row)`` pairs.  A record is stored as ``upsert_article``
         stores it (source: the row's ``source_id``; seen at: its ``fetched_at``, else now) in the same
         transaction as its page, so neither is ever archived without the other.  One commit per batch
-        rather than two per article is what makes a crawl's writes cheap.
+        rather than two per article is what makes a crawl's writes cheap; so does indexing the batch's
+        new articles in one statement at its end (``schema.index_articles``), unless one URL comes twice.
 
         Returns one status per entry: 'new' | 'updated' | 'unchanged' for an article, None for a page
-        alone, or the exception that entry raised: each entry has its own savepoint, so a bad entry is
-        rolled back alone and the others are written.  When SQLite gives up the whole transaction (disk
-        full, I/O error) the error propagates and nothing of the batch is written.
+        alone, or the exception that entry raised: a bad entry is rolled back alone and the others are
+        written.  The batch is first written straight through; only if an entry fails is it rolled back
+        and written again with a savepoint per entry (FTS5 flushes its in-memory index at every
+        savepoint).  When SQLite gives up the whole transaction (disk full, I/O error) the error
+        propagates and nothing of the batch is written.
         """
-        statuses = []
+        entries = list(entries)
+        urls = [page.get("url") for _, page in entries]
+        self._index_later = len(set(urls)) == len(urls)  # a URL's second write may change what the first indexed
+        try:
+            try:
+                return self._write_batch(entries, savepoints=False)
+            except _EntryFailed:
+                return self._write_batch(entries, savepoints=True)  # rolled back: again, each entry alone
+        finally:
+            self._index_later = False
+
+    def _write_batch(self, entries: list, savepoints: bool) -> list:
+        statuses, new_ids = [], []
         with schema.transaction(self.conn) as conn:
             for record, page in entries:
-                conn.execute("savepoint entry")
+                if savepoints:
+                    conn.execute("savepoint entry")
                 try:
                     status = None
                     if record is not None:
                         values = _article_values(record, page.get("source_id"))
                         paragraphs = _paragraph_rows(record.get("paragraphs") or [])
-                        _, status = _upsert_article(conn, values, paragraphs, page.get("fetched_at") or _now())
+                        article_id, status = _upsert_article(conn, values, paragraphs,
+                                                             page.get("fetched_at") or _now())
+                        if status == "new":
+                            new_ids.append(article_id)
                     _record_page(conn, page)
                 except Exception as exc:
                     if not conn.in_transaction:
                         raise
+                    if not savepoints:
+                        raise _EntryFailed() from exc
                     conn.execute("rollback to entry")
                     status = exc
-                conn.execute("release entry")
+                if savepoints:
+                    conn.execute("release entry")
                 statuses.append(status)
+            if self._index_later:
+                schema.index_articles(conn, new_ids)
         return statuses
+
+
+class _EntryFailed(Exception):
+    """An entry of a batch written without savepoints failed: the batch is rolled back and written again."""
 
 
 def _record_page(conn: sqlite3.Connection, row: dict) -> None:

@@ -12,6 +12,7 @@ import random
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -54,11 +55,72 @@ def test_store_batch_writes_each_article_with_its_page_and_a_bad_entry_costs_onl
         assert tuple(row) == ("2024-06-01T10:00:00+08:00", sid)
 
 
+def index_entries(archive) -> list:
+    """What the search index holds, per article URL: every (url, column, term, position), duplicates too."""
+    conn = archive.conn
+    conn.execute("create virtual table if not exists temp.fts_instances using fts5vocab(main, articles_fts, instance)")
+    urls = dict(conn.execute("select id, url from articles"))
+    return sorted((urls[doc & 0xFFFFFFFF], col, term, offset)
+                  for doc, term, col, offset in conn.execute("select doc, term, col, offset from temp.fts_instances"))
+
+
+def test_a_batch_indexes_exactly_what_row_by_row_writes_index(tmp_path):
+    """Batches index their new articles in one statement at the end; the index must not tell the difference:
+    dates out of order, a bad entry (the batch is written again entry by entry), an edit, one URL twice."""
+    def dated(url, day, body):
+        return {**record(url, body), "published_at": f"2024-06-{day:02d}T09:00:00+08:00"}
+
+    batches = [
+        [(dated("http://a/1", 9, "电梯安全检查全面开展。"), "http://a/1"),
+         (dated("http://a/2", 3, "燃气灶质量抽查结果公布。"), "http://a/2"),
+         (None, "http://a/list.html"),
+         (dated("http://a/3", 5, "校服抽检不合格名单。"), "http://a/3")],
+        [(dated("http://a/4", 1, "儿童玩具召回。"), "http://a/4"),
+         ({"title": "no url"}, "http://a/5"),
+         (dated("http://a/2", 4, "燃气灶质量抽查结果更正。"), "http://a/2")],
+        [(dated("http://a/6", 2, "计量器具检定。"), "http://a/6"),
+         (dated("http://a/6", 7, "计量器具检定结果。"), "http://a/6")],
+    ]
+    with Archive(tmp_path / "batch.db") as batch, Archive(tmp_path / "rows.db") as rows:
+        for archive in (batch, rows):
+            sid = archive.upsert_source({"name": "甲局", "kind": "bureau", "level": "province"})
+            for entries in batches:
+                entries = [(rec, page(url, sid)) for rec, url in entries]
+                if archive is batch:
+                    archive.store_batch(entries)
+                else:
+                    for rec, pg in entries:
+                        if rec and rec.get("url"):
+                            archive.upsert_article(rec, sid, pg["fetched_at"])
+        held = index_entries(batch)
+        assert {url for url, *_ in held} == {"http://a/1", "http://a/2", "http://a/3", "http://a/4", "http://a/6"}
+        assert held == index_entries(rows)
+        batch.conn.execute("insert into articles_fts(articles_fts) values ('integrity-check')")
+
+
 def test_a_page_that_cannot_be_cleaned_says_why():
     record, outcome, reason = clean_article({"url": "http://a/1", "html": None}, {})
     assert (record, outcome) == (None, "error") and reason.startswith("cleaning failed: ValueError: ")
     assert clean_article({"url": "http://a/1", "html": "<html><body></body></html>"}, {}) == (
         None, "skipped", "no article text found on the page")
+
+
+def test_a_worker_cleans_without_scrapy_or_the_pinyin_phrase_table():
+    """Memory: a worker process holds the cleaning chain and the archive, not Scrapy (~50 MB) nor
+    pypinyin's phrase table (~45 MB; per-character readings are all the pinyin check needs)."""
+    probe = subprocess.run([sys.executable, "-c", """
+import os, sys
+from archive.store import Archive
+from pipelines import mirror
+from pipelines.offload import _prepare
+html = "<html><body><h1>质量抽查</h1><div class=content><p>" + "市質監局對全市中小學校服開展抽查，結果將向社會公布。" * 3
+outcome, reason, (record, page) = _prepare({"url": "http://a/1.html", "html": html + "</p></div>"}, "article", 1, {})
+readings = mirror._readings("行")  # what repairing GBK-shifted mojibake next to an annotation asks
+print(outcome, "scrapy" in sys.modules, readings == {"háng", "hàng", "héng", "xíng", "xìng"},
+      "pypinyin.phrases_dict" in sys.modules, "PYPINYIN_NO_PHRASES" in os.environ)
+"""], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == ["article", "False", "True", "False", "False"]
 
 
 # -- inline and workers archive the same ----------------------------------------------------------------------------
