@@ -43,14 +43,13 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from functools import lru_cache
 from itertools import repeat
 
 import numpy as np
 
 from archive.neardup import (
-    ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, ROWS, band_keys, normalise, same_story, shingles, signature,
-    triage,
+    ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, ROWS, RecentSets, band_keys, normalise, same_story,
+    shingle_sets, shingles, signature, triage,
 )
 
 BIG_BUCKET = 32  # rebuild verifies all pairs in smaller buckets, a star and a chain in bigger
@@ -89,18 +88,34 @@ def _transaction(conn):
     conn.commit()
 
 
-# One query saying whether everything ensure_tables makes is there already (5 when it is): assign_cluster
-# runs ensure_tables for every article, and the column list plus four no-op DDL statements cost more.
+# One query saying whether everything ensure_tables makes is there already (5 when it is): cheaper than the
+# column list plus four no-op DDL statements.
 _ALL_THERE_SQL = """SELECT (SELECT count(*) FROM pragma_table_info('articles') WHERE name = 'cluster_id')
     + (SELECT count(*) FROM sqlite_master WHERE (type, name) IN (VALUES ('index', 'articles_cluster_id'),
        ('table', 'clusters'), ('table', 'article_minhash'), ('table', 'lsh_bands')))"""
 
 
+# assign_cluster runs ensure_tables for every article, so a connection remembers its check: it answers this
+# with the schema version it saw then (a per-connection SQL function: sqlite3 connections take no attributes
+# or weak references).  Any schema change, or a rollback of the tables' creation, brings the full check back.
+_CHECKED_SQL = "SELECT qsnews_cluster_tables_checked() = schema_version FROM pragma_schema_version"
+
+
 def ensure_tables(db) -> None:
     """Create the cluster tables and ``articles.cluster_id`` (the articles table must exist)."""
     conn = _conn(db)
-    if conn.execute(_ALL_THERE_SQL).fetchone()[0] == 5:
-        return
+    try:
+        if conn.execute(_CHECKED_SQL).fetchone()[0]:
+            return
+    except sqlite3.OperationalError:  # no such function: not checked on this connection yet
+        pass
+    if conn.execute(_ALL_THERE_SQL).fetchone()[0] != 5:
+        _create_tables(conn)
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.create_function("qsnews_cluster_tables_checked", 0, lambda: version)
+
+
+def _create_tables(conn) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(articles)")}
     if "cluster_id" not in columns:
         try:
@@ -113,24 +128,21 @@ def ensure_tables(db) -> None:
 
 
 def _article_shingles(body: str | None, body_simplified: str | None) -> np.ndarray:
-    """The shingles of an article: of ``body_simplified``, or of ``body`` when that is missing.
+    """The shingles of an article: of ``body_simplified``, or of ``body`` when that is missing."""
+    return _shingle_articles([(body, body_simplified)])[0]
 
-    Read-only (shared through the cache below): never modify the array.
-    """
-    if body_simplified:
-        return _text_shingles(body_simplified, True)
-    return _text_shingles(body or "", False)
+
+def _shingle_articles(texts: list[tuple], shingler=shingle_sets) -> list[np.ndarray]:
+    """``_article_shingles`` of several (body, body_simplified) pairs, in one pass."""
+    return shingler([simplified or body or "" for body, simplified in texts], [bool(s) for _, s in texts])
+
+
+# Sets of candidates compared recently: a story on a popular template is a candidate of many new articles.
+_RECENT = RecentSets(4 << 20)
 
 
 # The text to shingle, as stored: whichever of body / body_simplified _article_shingles reads.
 _TEXT_SQL = "CASE WHEN COALESCE(body_simplified, '') = '' THEN body END, body_simplified"
-
-
-@lru_cache(maxsize=512)  # ~5 MB; an article is shingled again each time it is a candidate of a new one
-def _text_shingles(text: str, simplified: bool) -> np.ndarray:
-    fingerprints = shingles(normalise(text, simplified=simplified))
-    fingerprints.flags.writeable = False
-    return fingerprints
 
 
 def _canonical(members: list[dict]) -> dict:
@@ -192,7 +204,9 @@ def _new_cluster(conn) -> int:
     return conn.execute("INSERT INTO clusters (size) VALUES (0)").lastrowid
 
 
-_CANDIDATE_SQL = " UNION ".join(["SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ?"] * BANDS)
+# The index rows of the articles sharing a bucket with a signature: one statement, ``IN`` drops repeats.
+_CANDIDATE_ROWS_SQL = "SELECT article_id, shingles, signature FROM article_minhash WHERE article_id IN ({})".format(
+    " UNION ALL ".join(["SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ?"] * BANDS))
 
 
 class _Texts:
@@ -219,40 +233,31 @@ def _load_signatures(conn, ids) -> list[tuple[int, int, np.ndarray, int | None]]
     return [(r[0], r[1], np.frombuffer(r[2], dtype="<u4"), r[3]) for r in rows]
 
 
-def _load_minhash(conn, ids) -> list[tuple[int, int, np.ndarray]]:
-    """(article_id, sampled shingles, signature) of the index rows of ``ids`` (``_load_signatures`` without
-    the cluster ids, see ``_cluster_ids``)."""
+def _signatures(blobs: list[bytes]) -> np.ndarray:
+    """Stored signatures as one (len(blobs), NUM_PERM) array."""
+    joined = b"".join(blobs)
+    if len(joined) == 4 * NUM_PERM * len(blobs):
+        return np.frombuffer(joined, dtype="<u4").reshape(len(blobs), NUM_PERM)
+    return np.stack([np.frombuffer(blob, dtype="<u4") for blob in blobs])  # malformed rows fail as they did
+
+
+def _articles(conn, columns: str, ids: list[int]) -> list[tuple]:
+    """``columns`` of those of ``ids`` that are articles (``cluster_id`` comes after the text in the row, so
+    reading it walks through the text's overflow pages: asked only for candidates a signature does not rule out)."""
     marks = ",".join("?" * len(ids))
-    rows = conn.execute(
-        f"SELECT article_id, shingles, signature FROM article_minhash WHERE article_id IN ({marks})", list(ids),
-    ).fetchall()
-    return [(r[0], r[1], np.frombuffer(r[2], dtype="<u4")) for r in rows]
+    return conn.execute(f"SELECT {columns} FROM articles WHERE id IN ({marks})", ids).fetchall() if ids else []
 
 
-def _cluster_ids(conn, ids) -> dict[int, int | None]:
-    """article id -> cluster_id for those of ``ids`` that are articles.
-
-    Asked only for the few candidates a signature does not rule out: ``cluster_id`` comes after the
-    article's text in the row, so reading it walks through the text's overflow pages.
-    """
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    rows = conn.execute(f"SELECT id, cluster_id FROM articles WHERE id IN ({marks})", list(ids)).fetchall()
-    return {r[0]: r[1] for r in rows}
-
-
-def _unindex(conn, article_id: int, old_cluster: int | None) -> None:
+def _unindex(conn, article_id: int, old_cluster: int | None, old_signature: bytes | None) -> None:
     """Take an article out of the index and out of its cluster.
 
     The remaining members are re-joined among themselves, because the article may
     have been the only bridge between two groups: those then become two clusters.
-    Cost: the square of the cluster's size, never the archive's.  ``old_cluster`` is the
-    article's ``cluster_id`` as the caller read it.
+    Cost: the square of the cluster's size, never the archive's.  ``old_cluster`` and
+    ``old_signature`` are the article's ``cluster_id`` and index row as the caller read them.
     """
-    row = conn.execute("SELECT signature FROM article_minhash WHERE article_id = ?", (article_id,)).fetchone()
-    if row:
-        keys = band_keys(np.frombuffer(row[0], dtype="<u4"))
+    if old_signature is not None:
+        keys = band_keys(np.frombuffer(old_signature, dtype="<u4"))
         conn.executemany(
             "DELETE FROM lsh_bands WHERE band = ? AND bucket = ? AND article_id = ?",
             [(b, key, article_id) for b, key in enumerate(keys)],
@@ -273,7 +278,7 @@ def _unindex(conn, article_id: int, old_cluster: int | None) -> None:
                 k = i + 1 + offset
                 if codes[offset] == ACCEPT or same_story(texts[loaded[i][0]], texts[loaded[k][0]]):
                     edges.append((i, k))
-        _, labels = _components(len(loaded), np.array(edges, dtype=np.int64).reshape(-1, 2))
+        labels = np.array(_parts(len(loaded), edges))
         keep = np.bincount(labels).argmax()  # the largest part keeps the id
         for label in set(labels.tolist()) - {keep}:
             new_id = _new_cluster(conn)
@@ -295,16 +300,16 @@ def assign_cluster(db, article_id: int) -> int:
     conn = _conn(db)
     ensure_tables(conn)
     with _transaction(conn):
-        row = conn.execute(f"SELECT {_TEXT_SQL}, cluster_id FROM articles WHERE id = ?", (article_id,)).fetchone()
+        row = conn.execute(f"SELECT {_TEXT_SQL}, cluster_id, m.signature FROM articles"
+                           " LEFT JOIN article_minhash m ON m.article_id = id WHERE id = ?", (article_id,)).fetchone()
         if row is None:
             raise KeyError(f"no article {article_id}")
         fingerprints = _article_shingles(row[0], row[1])
         sig, n = signature(fingerprints)
-        old = conn.execute("SELECT signature FROM article_minhash WHERE article_id = ?", (article_id,)).fetchone()
-        if row[2] is not None and old is not None and old[0] == sig.astype("<u4").tobytes():
+        if row[2] is not None and row[3] is not None and row[3] == sig.astype("<u4").tobytes():
             _refresh_cluster(conn, row[2])  # same text: dates or sources may still have changed
             return row[2]
-        _unindex(conn, article_id, row[2])
+        _unindex(conn, article_id, row[2], row[3])
         return _index(conn, article_id, fingerprints, sig, n)
 
 
@@ -314,21 +319,14 @@ def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, n: 
     clusters: set[int] = set()
     if n >= MIN_SHINGLES:
         keys = band_keys(sig)
-        params = [v for b, key in enumerate(keys) for v in (b, key)]
-        candidates = [r[0] for r in conn.execute(_CANDIDATE_SQL, params)]
-        loaded = _load_minhash(conn, candidates) if candidates else []
+        loaded = conn.execute(_CANDIDATE_ROWS_SQL, [v for b, key in enumerate(keys) for v in (b, key)]).fetchall()
         if loaded:
-            codes = triage(sig, n, np.stack([s for _, _, s in loaded]), [m for _, m, _ in loaded])
+            codes = triage(sig, n, _signatures([r[2] for r in loaded]), [r[1] for r in loaded]).tolist()
             # Triage rows are independent, so index rows of deleted articles may take part; they get no cluster.
-            cluster_of = _cluster_ids(conn, [other for (other, _, _), code in zip(loaded, codes) if code != REJECT])
-            texts = _Texts(conn)
-            first_sure = {ACCEPT: 0, CHECK: 1, REJECT: 2}  # sure matches spare reading texts
-            for (other, _, _), code in sorted(zip(loaded, codes), key=lambda x: first_sure[x[1]]):
-                cluster = cluster_of.get(other)
-                if cluster is None or cluster in clusters or code == REJECT:
-                    continue
-                if code == ACCEPT or same_story(fingerprints, texts[other]):
-                    clusters.add(cluster)
+            sure = [r[0] for r, code in zip(loaded, codes) if code == ACCEPT]
+            clusters = {c for _, c in _articles(conn, "id, cluster_id", sure) if c is not None}
+            unsure = [r[0] for r, code in zip(loaded, codes) if code == CHECK]
+            clusters |= _verified(fingerprints, _articles(conn, f"cluster_id, {_TEXT_SQL}", unsure), clusters)
         conn.executemany("INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?, ?, ?)",
                          [(b, key, article_id) for b, key in enumerate(keys)])
     if not clusters:
@@ -342,6 +340,40 @@ def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, n: 
     conn.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", (cluster_id, article_id))
     _refresh_cluster(conn, cluster_id)
     return cluster_id
+
+
+def _verified(fingerprints: np.ndarray, rows: list[tuple], matched: set[int]) -> set[int]:
+    """The clusters, besides ``matched``, with a member among ``rows`` (cluster_id, texts) that is the same
+    story as ``fingerprints``.  Rounds of one member per cluster, shingled together: a cluster's other
+    members are read only when the first is not a match."""
+    queues: dict[int, list[tuple]] = {}
+    for row in rows:
+        if row[0] is not None and row[0] not in matched:
+            queues.setdefault(row[0], []).append(row)
+    found = set()
+    while queues:
+        batch = [(cluster, members.pop()) for cluster, members in queues.items()]
+        for (cluster, _), other in zip(batch, _shingle_articles([row[1:] for _, row in batch], _RECENT)):
+            if same_story(fingerprints, other):
+                found.add(cluster)
+        queues = {c: members for c, members in queues.items() if members and c not in found}
+    return found
+
+
+def _parts(count: int, edges: list[tuple[int, int]]) -> list[int]:
+    """``_components``' labels for a small graph, without scipy (~50 MB) in the process that stores articles:
+    union-find, parts numbered in the order of their first node, as scipy numbers them."""
+    parent = list(range(count))
+
+    def root(node):
+        while parent[node] != node:
+            parent[node] = node = parent[parent[node]]
+        return node
+
+    for i, k in edges:
+        parent[root(i)] = root(k)
+    numbers: dict[int, int] = {}
+    return [numbers.setdefault(root(node), len(numbers)) for node in range(count)]
 
 
 def _components(count: int, edges: np.ndarray) -> tuple[int, np.ndarray]:

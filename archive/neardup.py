@@ -1,6 +1,6 @@
 """Near-duplicate tests on article text: shingles, MinHash signatures, LSH bands, verification.
 
-Pure functions, no SQL: ``archive.clusters`` stores what they compute.
+No SQL: ``archive.clusters`` stores what these compute.
 
 Reprints differ from the original by a new lead line, a sentence added or
 dropped, other boilerplate, truncation, or traditional script.  A text is reduced
@@ -23,12 +23,22 @@ fingerprint are zero).  The choice depends on the shingle alone, so two texts
 keep the same share of what they have in common and the sampled sets estimate
 the similarity of the full sets without bias.  Changing any constant here
 requires ``archive.clusters.rebuild``.
+
+The signature is datasketch's ``MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)``
+computed here in numpy (same permutations, same values; tests compare the two):
+importing datasketch loads scipy, ~75 MB in every process that stores articles.
+``shingle_sets`` shingles the several texts an article is compared with in one pass,
+``RecentSets`` keeps the sets of texts compared recently, and ``_normalised_code_points``
+does ``normalise`` by table lookup where that gives the same code points.
 """
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import sys
+import threading
 import unicodedata
+from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 
@@ -61,18 +71,20 @@ def normalise(text: str, simplified: bool = True) -> str:
     Punctuation goes first: what is left is mostly ideographs, already NFKC, so the
     slow normalisation runs only on the few texts that need it.
     """
-    global _T2S
-    text = text or ""
-    if not simplified:
-        if _T2S is None:
-            import opencc
-
-            _T2S = opencc.OpenCC("t2s")
-        text = _T2S.convert(text)
+    text = _to_simplified(text or "") if not simplified else text or ""
     text = _NOT_WORD.sub("", text)
     if not unicodedata.is_normalized("NFKC", text):
         text = _NOT_WORD.sub("", unicodedata.normalize("NFKC", text))
     return text
+
+
+def _to_simplified(text: str) -> str:
+    global _T2S
+    if _T2S is None:
+        import opencc
+
+        _T2S = opencc.OpenCC("t2s")
+    return _T2S.convert(text)
 
 
 def shingles(text: str) -> np.ndarray:
@@ -82,7 +94,12 @@ def shingles(text: str) -> np.ndarray:
     splitmix64 finaliser, in numpy: one vector pass instead of a Python call per
     shingle.  Texts shorter than 5 characters have no shingles.
     """
-    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    return _distinct(_fingerprints(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)))
+
+
+def _fingerprints(cps: np.ndarray) -> np.ndarray:
+    """The fingerprint of every 5-gram of the code points ``cps``, in text order (repeats included)."""
+    cps = cps.astype(np.uint64)
     count = len(cps) - SHINGLE + 1
     if count < 1:
         return np.empty(0, dtype=np.uint32)
@@ -95,28 +112,143 @@ def shingles(text: str) -> np.ndarray:
     fp ^= fp >> np.uint64(27)
     fp *= _MIX2
     fp ^= fp >> np.uint64(31)
-    values = np.sort((fp >> np.uint64(32)).astype(np.uint32))
-    distinct = np.empty(len(values), dtype=bool)  # sort-based: faster than np.unique here
-    distinct[0] = True
+    return (fp >> np.uint64(32)).astype(np.uint32)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct ``values`` (sort-based: faster than np.unique here)."""
+    values = np.sort(values)
+    distinct = np.empty(len(values), dtype=bool)
+    distinct[:1] = True
     np.not_equal(values[1:], values[:-1], out=distinct[1:])
     return values[distinct]
 
 
-@lru_cache(maxsize=1)
-def _minhash():
-    """The empty MinHash every signature starts from; datasketch (which loads scipy, ~75 MB) is imported here,
-    so reading the archive, or creating one, does not load it."""
-    from datasketch import MinHash
+def shingle_sets(texts: list[str], simplified: list[bool]) -> list[np.ndarray]:
+    """``shingles(normalise(text, simplified))`` of each text: fingerprinted and sorted in one pass."""
+    pieces = [_normalised_code_points(text or "", s) for text, s in zip(texts, simplified)]
+    if len(pieces) < 2:
+        return [_distinct(_fingerprints(p)) for p in pieces]
+    owners = np.repeat(np.arange(len(pieces), dtype=np.uint64), [len(p) for p in pieces])
+    fp = _fingerprints(np.concatenate(pieces)).astype(np.uint64)
+    first, last = owners[: len(fp)], owners[SHINGLE - 1 : SHINGLE - 1 + len(fp)]
+    within = first == last  # 5-grams of one text, not across two
+    keys = _distinct(fp[within] | (first[within] << np.uint64(32)))  # each text's fingerprints, sorted, apart
+    bounds = np.searchsorted(keys, np.arange(len(pieces) + 1, dtype=np.uint64) << np.uint64(32)).tolist()
+    keys = keys.astype(np.uint32)
+    return [keys[bounds[k] : bounds[k + 1]] for k in range(len(pieces))]
 
-    return MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)
+
+class RecentSets:
+    """``shingle_sets`` with the sets of recently seen texts kept, least recently used dropped beyond ``budget``
+    bytes (texts and sets).  Keyed by the text itself, so a changed text is never given an old set; the sets
+    are shared and read-only."""
+
+    def __init__(self, budget: int):
+        self.sets: OrderedDict[tuple[str, bool], np.ndarray] = OrderedDict()
+        self.size, self.budget, self.lock = 0, budget, threading.Lock()
+
+    def __call__(self, texts: list[str], simplified: list[bool]) -> list[np.ndarray]:
+        with self.lock:
+            return self._sets(texts, simplified)
+
+    def _sets(self, texts: list[str], simplified: list[bool]) -> list[np.ndarray]:
+        keys = list(zip(texts, simplified))
+        found = [self.sets.get(key) for key in keys]
+        missing = [k for k, value in enumerate(found) if value is None]
+        for k, value in zip(missing, shingle_sets([texts[k] for k in missing], [simplified[k] for k in missing])):
+            value.flags.writeable = False
+            found[k] = value
+            if keys[k] not in self.sets:
+                self.sets[keys[k]] = value
+                self.size += sys.getsizeof(texts[k]) + value.nbytes
+        for key in keys:
+            if key in self.sets:
+                self.sets.move_to_end(key)
+        while self.size > self.budget:
+            (text, _), value = self.sets.popitem(last=False)
+            self.size -= sys.getsizeof(text) + value.nbytes
+        return found
+
+
+# What normalise does to a BMP character: removes it (_DROP); keeps it (_KEEP) where a text of such characters
+# is NFKC-normalised whatever their order (quick check YES: each is its own NFKC form, a starter, and never the
+# second of a composition); keeps it, but the text then needs normalise's NFKC check (_CHECK).  U+FFFF stands
+# for every character beyond the BMP (_OTHER), which go through normalise itself.
+_DROP, _KEEP, _CHECK, _OTHER = 0, 1, 2, 3
+_HANGUL_SECONDS = [*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]  # vowel and final jamo: composed by rule
+
+
+@lru_cache(maxsize=1)
+def _classes() -> np.ndarray:
+    table = np.zeros(0x10000, dtype=np.uint8)  # 64 KB, built in ~50 ms
+    seconds = set(_HANGUL_SECONDS)
+    for code in range(0xFFFF):
+        decomposition = unicodedata.decomposition(chr(code)).split()
+        if len(decomposition) == 2 and not decomposition[0].startswith("<"):
+            seconds.add(int(decomposition[1], 16))
+    kept = _NOT_WORD.sub("", "".join(map(chr, range(0xFFFF))))  # the very pattern normalise applies
+    for char in kept:
+        inert = ord(char) not in seconds and not unicodedata.combining(char)
+        table[ord(char)] = _KEEP if inert and unicodedata.normalize("NFKC", char) == char else _CHECK
+    table[0xFFFF] = _OTHER
+    return table
+
+
+def _normalised_code_points(text: str, simplified: bool = True) -> np.ndarray:
+    """The code points of ``normalise(text, simplified)``, by table lookup where that is exact.
+
+    A text that keeps a _CHECK character is checked for NFKC as ``normalise`` checks it; one
+    with characters beyond the BMP (or U+FFFF) is left to ``normalise`` itself.
+    """
+    if not simplified:
+        text = _to_simplified(text)
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    classes = np.take(_classes(), cps, mode="clip")  # beyond the BMP: clipped to U+FFFF, _OTHER
+    most = classes.max(initial=_DROP)
+    if most == _OTHER:
+        return np.frombuffer(normalise(text).encode("utf-32-le"), dtype=np.uint32)
+    if most <= _KEEP:
+        return cps[classes.view(np.bool_)]
+    cps = cps[classes != _DROP]
+    text = cps.tobytes().decode("utf-32-le")
+    if not unicodedata.is_normalized("NFKC", text):
+        return np.frombuffer(normalise(text).encode("utf-32-le"), dtype=np.uint32)
+    return cps
+
+
+_MERSENNE = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
+
+
+@lru_cache(maxsize=1)
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """datasketch MinHash's permutation parameters ``a``, ``b`` for NUM_PERM and SEED (its _init_permutations)."""
+    gen = np.random.RandomState(SEED)
+    ab = np.array([(gen.randint(1, _MERSENNE, dtype=np.uint64), gen.randint(0, _MERSENNE, dtype=np.uint64))
+                   for _ in range(NUM_PERM)], dtype=np.uint64)
+    return ab[:, 0].copy(), ab[:, 1].copy()
 
 
 def signature(fingerprints: np.ndarray) -> tuple[np.ndarray, int]:
-    """datasketch MinHash (uint32[NUM_PERM]) of the sampled shingles, and how many were sampled."""
+    """datasketch MinHash (uint32[NUM_PERM]) of the sampled shingles, and how many were sampled.
+
+    datasketch computes ``min((v * a + b) % (2**61 - 1) & (2**32 - 1))`` over the values ``v`` in uint64
+    (the product wrapping at 2**64); so does this, reducing modulo the Mersenne prime with shifts.
+    """
     kept = fingerprints[(fingerprints & SAMPLE_MASK) == 0]
-    minhash = _minhash().copy()
-    minhash.update_batch(kept.tolist())
-    return minhash.hashvalues.astype(np.uint32), len(kept)
+    a, b = _permutations()
+    result = np.full(NUM_PERM, _MAX_HASH, dtype=np.uint64)  # an empty set keeps datasketch's initial values
+    for start in range(0, len(kept), 2048):  # bounded temporaries for very long texts
+        values = kept[start : start + 2048].astype(np.uint64)[:, None] * a
+        values += b
+        high = values >> np.uint64(61)
+        values &= _MERSENNE
+        values += high  # congruent modulo 2**61 - 1 and below twice that
+        np.minimum(values, values - _MERSENNE, out=values)  # subtract it once where due (else it wraps, larger)
+        values &= _MAX_HASH
+        np.minimum(result, values.min(axis=0), out=result)
+    return result.astype(np.uint32), len(kept)
 
 
 def band_keys(sig: np.ndarray) -> list[bytes]:
@@ -133,7 +265,8 @@ def triage(sig_a, n_a, sigs_b, n_b) -> np.ndarray:
     Containment of the smaller sampled set in the larger follows from the Jaccard
     estimate and the set sizes: |A∩B| = J/(1+J) * (|A|+|B|).
     """
-    jaccard = (np.atleast_2d(sigs_b) == sig_a).mean(axis=1)
+    equal = np.atleast_2d(sigs_b) == sig_a
+    jaccard = np.count_nonzero(equal, axis=1) / equal.shape[1]  # the mean, without its overhead
     n_a, n_b = np.asarray(n_a, dtype=np.float64), np.asarray(n_b, dtype=np.float64)
     smaller = np.minimum(n_a, n_b)
     containment = jaccard / (1.0 + jaccard) * (n_a + n_b) / np.maximum(smaller, 1)
@@ -147,5 +280,7 @@ def same_story(a: np.ndarray, b: np.ndarray) -> bool:
     """The exact test on two shingle sets: Jaccard or containment of the smaller high enough."""
     if not len(a) or not len(b):
         return False
-    common = len(np.intersect1d(a, b, assume_unique=True))
+    both = np.concatenate((a, b))
+    both.sort()
+    common = np.count_nonzero(both[1:] == both[:-1])  # as len(np.intersect1d(a, b, assume_unique=True))
     return common / (len(a) + len(b) - common) >= MIN_JACCARD or common / min(len(a), len(b)) >= MIN_CONTAINMENT

@@ -1,7 +1,11 @@
 """Reprint clusters: reprints join their original, same-topic stories stay apart, the index is incremental."""
 import random
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
 import opencc
 import pytest
 
@@ -197,9 +201,9 @@ def test_adding_one_article_costs_the_same_in_a_ten_times_larger_archive():
     small, large = archive_of(200), archive_of(2000)
     body = "\n".join(UNIFORMS_XIANNING)
     assert vm_steps_to_add(large, body) < 1.5 * vm_steps_to_add(small, body)
-    plan = " ".join(r[3] for r in large.execute("EXPLAIN QUERY PLAN " + clusters._CANDIDATE_SQL,
+    plan = " ".join(r[3] for r in large.execute("EXPLAIN QUERY PLAN " + clusters._CANDIDATE_ROWS_SQL,
                                                  [0, b""] * clusters.BANDS))
-    assert "SCAN" not in plan and "USING PRIMARY KEY" in plan
+    assert "SCAN" not in plan and "lsh_bands USING PRIMARY KEY" in plan and "INTEGER PRIMARY KEY" in plan
 
 
 def test_rebuild_agrees_with_one_by_one_assignment(db):
@@ -238,15 +242,138 @@ def test_rebuild_of_an_empty_archive(db):
     assert db.execute("SELECT count(*) FROM lsh_bands").fetchone()[0] == 0
 
 
-def test_cached_shingles_are_read_only_and_equal_to_fresh_ones():
-    from archive.neardup import normalise, shingles
+def test_recent_sets_are_keyed_by_the_text_and_bounded():
+    from archive.neardup import RecentSets, normalise, shingles
 
-    text = "\n".join(UNIFORMS_XIANNING)
-    cached = clusters._article_shingles(None, text)
-    assert not cached.flags.writeable
-    assert (cached == shingles(normalise(text))).all()
-    assert clusters._article_shingles(text, text) is cached  # keyed by the text it reads, not by the row
-    assert (clusters._article_shingles(S2T.convert(text), None) == cached).all()
+    recent = RecentSets(budget=60_000)
+    texts = ["\n".join(UNIFORMS_XIANNING), "\n".join(UNIFORMS_XIANGYANG), "\n".join(ELEVATORS)]
+    first = recent(texts, [True] * 3)
+    assert [s.tolist() for s in first] == [shingles(normalise(t)).tolist() for t in texts]
+    assert all(not s.flags.writeable for s in first)  # shared: nobody may change them
+    assert recent(texts[:1], [True])[0] is first[0]
+    edited = texts[0].replace("36批次", "38批次")  # the same article, changed: never its old set
+    assert (recent([edited], [True])[0] == shingles(normalise(edited))).all()
+    assert (recent([S2T.convert(texts[0])], [False])[0] == first[0]).all()
+    many = [f"{i}号通告：" + text for i in range(40) for text in texts]
+    recent(many, [True] * len(many))
+    assert recent.size <= recent.budget and len(recent.sets) < len(many)
+    assert recent.size == sum(sys.getsizeof(text) + s.nbytes for (text, _), s in recent.sets.items())
+
+
+@pytest.mark.parametrize("change", ["rewritten", "deleted"])
+def test_a_candidate_changed_since_it_was_compared_is_compared_as_it_is_now(db, change):
+    """The sets of compared candidates are kept for later comparisons: never a stale one.  The original's
+    index rows are left as they were (no assign_cluster), so it stays a candidate of the second piece."""
+    from archive.neardup import normalise, same_story, shingles
+
+    original = store(db, "\n".join(UNIFORMS_XIANNING))
+    head = store(db, "\n".join(UNIFORMS_XIANNING[:2] + ["（未完）"]), source_id=2)
+    first_cluster = cluster_of(db, original)
+    assert cluster_of(db, head) == first_cluster  # compared by text: the original's set is kept
+    tail_text = "\n".join(UNIFORMS_XIANNING[3:] + ["（未完）"])
+    old_text = shingles(normalise("\n".join(UNIFORMS_XIANNING)))
+    assert same_story(shingles(normalise(tail_text)), old_text)  # it would join the original as it was
+    if change == "rewritten":
+        db.execute("UPDATE articles SET body = ?, body_simplified = ? WHERE id = ?",
+                   ("\n".join(ELEVATORS), "\n".join(ELEVATORS), original))
+    else:
+        db.execute("DELETE FROM articles WHERE id = ?", (original,))
+    tail = store(db, tail_text, source_id=3)
+    assert cluster_of(db, tail) != first_cluster
+
+
+def test_shingle_sets_agree_with_normalise_and_shingles():
+    from archive.neardup import normalise, shingle_sets, shingles
+
+    rng = random.Random(4)
+    odd = ("ＡＢＣ１２３", "pīnyīn zhùyīn à", "가각\u1100\u1161\u11a8", "e\u0301\u0323", "①Ⅻ㈱ﬁ", "\U00020000𠀋字",
+           "\uf900\u2f00", "短", "", "  ，。 ", "質量監督", "\ufeff\u200b零宽")
+    texts = ["\n".join(UNIFORMS_XIANNING), S2T.convert("\n".join(ELEVATORS)), *odd]
+    texts += ["".join(rng.choice(odd + tuple(UNIFORMS_XIANGYANG)) for _ in range(rng.randint(1, 6))) for _ in range(60)]
+    simplified = [rng.random() < 0.7 for _ in texts]
+    expected = [shingles(normalise(text, simplified=s)).tolist() for text, s in zip(texts, simplified)]
+    assert [s.tolist() for s in shingle_sets(texts, simplified)] == expected  # in one pass
+    assert [shingle_sets([t], [s])[0].tolist() for t, s in zip(texts, simplified)] == expected
+
+
+def test_keep_class_characters_need_no_nfkc_check():
+    """normalise's NFKC check is skipped for texts of _KEEP characters only: any string of them is normalised."""
+    import unicodedata
+
+    from archive import neardup
+
+    table = neardup._classes()
+    keep = [chr(c) for c in np.flatnonzero(table == neardup._KEEP)]
+    assert "质" in keep and "à" in keep and "A" in keep and "\u1161" not in keep and "Ａ" not in keep
+    rng = random.Random(5)
+    for _ in range(2000):
+        text = "".join(rng.choices(keep, k=rng.randint(1, 12)))
+        assert unicodedata.is_normalized("NFKC", text)
+    # no kept character is the second of a composition, including those beyond the BMP
+    seconds = {int(d.split()[1], 16) for d in map(unicodedata.decomposition, map(chr, range(0x110000)))
+               if len(d.split()) == 2 and not d.startswith("<")}
+    assert not [c for c in seconds if c < 0xFFFF and table[c] == neardup._KEEP]
+
+
+def test_signature_is_datasketchs_minhash():
+    import datasketch  # a test dependency (pyproject [test]): the reference, never skipped
+
+    from archive.neardup import NUM_PERM, SEED, signature
+
+    rng = np.random.RandomState(6)
+    for size in (0, 1, 7, 300, 5000):  # 5000: more than one chunk
+        fingerprints = np.unique(rng.randint(0, 2**32, size=size, dtype=np.uint64).astype(np.uint32))
+        minhash = datasketch.MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)
+        kept = fingerprints[(fingerprints & 7) == 0]
+        minhash.update_batch(kept.tolist())
+        sig, n = signature(fingerprints)
+        assert sig.dtype == np.uint32 and n == len(kept)
+        assert sig.tolist() == minhash.hashvalues.astype(np.uint32).tolist()
+
+
+def test_parts_are_numbered_as_scipys_components():
+    rng = random.Random(7)
+    for _ in range(300):
+        count = rng.randint(1, 10)
+        edges = [(i, k) for i in range(count) for k in range(i + 1, count) if rng.random() < 0.25]
+        _, labels = clusters._components(count, np.array(edges, dtype=np.int64).reshape(-1, 2))
+        assert clusters._parts(count, edges) == labels.tolist()
+
+
+def test_tables_are_created_again_after_a_rolled_back_creation(tmp_path):
+    conn = sqlite3.connect(tmp_path / "a.db", isolation_level=None)
+    conn.execute("CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT, kind TEXT)")
+    conn.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY, source_id INTEGER, published_at TEXT,"
+                 " source_name TEXT, body TEXT, body_simplified TEXT)")
+    conn.execute("INSERT INTO articles (body_simplified) VALUES (?)", ("\n".join(ELEVATORS),))
+    conn.execute("BEGIN")
+    clusters.assign_cluster(conn, 1)  # creates the tables inside the open transaction
+    conn.execute("ROLLBACK")
+    assert clusters.assign_cluster(conn, 1) == 1  # this connection checked them once: it checks again
+    assert conn.execute("SELECT size FROM clusters").fetchall() == [(1,)]
+
+
+def test_storing_loads_neither_datasketch_nor_scipy(tmp_path):
+    """A process that stores articles stays small: datasketch imports scipy (~75 MB)."""
+    script = f"""
+import sqlite3, sys
+from archive import clusters
+conn = sqlite3.connect(":memory:")
+conn.execute("CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT, kind TEXT)")
+conn.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY, source_id INTEGER, published_at TEXT, source_name TEXT,"
+             " body TEXT, body_simplified TEXT)")
+for body in {[chr(10).join(UNIFORMS_XIANNING), chr(10).join(UNIFORMS_XIANNING[:2]),
+               chr(10).join(["【转载】", *UNIFORMS_XIANNING]), chr(10).join(ELEVATORS)]!r}:
+    cur = conn.execute("INSERT INTO articles (body, body_simplified) VALUES (?, ?)", (body, body))
+    clusters.assign_cluster(conn, cur.lastrowid)
+conn.execute("UPDATE articles SET body_simplified = ? WHERE id = 1", ({chr(10).join(UNIFORMS_XIANGYANG)!r},))
+clusters.assign_cluster(conn, 1)  # leaving a cluster of three re-joins the other two
+assert sorted(r[0] for r in conn.execute("SELECT size FROM clusters")) == [1, 1, 2]
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("scipy", "datasketch")))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]"
 
 
 def test_index_rows_of_a_deleted_article_join_nothing(db):
