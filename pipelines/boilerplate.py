@@ -29,6 +29,10 @@ STOCK_WIDGET = re.compile(r"股票名称|最新价.*涨跌|涨跌幅.*最新价"
 CONTROLS = re.compile(r"打印本页|打印此页|关闭窗口|分享到|【打印】|【关闭】|\[打印\]|\[关闭\]|返回顶部|加入收藏|收藏本页|"
                       r"字号\s*[:：]?\s*[大中小]|【字体|扫一扫|在手机上打开|用手机看|微信扫一扫")
 FOOTER = re.compile(r"版权所有|ICP备|ICP证|网站标识码|主办单位|承办单位|技术支持\s*[:：]|公网安备|copyright|©", re.I)
+# FOOTER in two: re.I costs the regex its quick skip to where a match can start, and only three alternatives
+# have letters; those need a 备, 证 or g to match at all (a test checks that split against FOOTER).
+_FOOTER_UNCASED = re.compile(r"版权所有|网站标识码|主办单位|承办单位|技术支持\s*[:：]|公网安备|©")
+_FOOTER_CASED = re.compile(r"ICP备|ICP证|copyright", re.I)
 DATED_HEADLINE = re.compile(r"[(（\[【]?\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*[)）\]】]?$")
 # Every alternative starts with a plain character, so the regex engine skips ahead to where one could match.
 CREDIT_LABEL = re.compile(r"责任编辑|责编|编辑\s*[:：]|来源\s*[:：]|作者\s*[:：]|时间\s*[:：]|日期\s*[:：]|发布时间|发布日期|"
@@ -57,12 +61,19 @@ def _rule(paragraph: Paragraph, from_markup: bool) -> str | None:
     # Length tests first: they are free, and long paragraphs (most of the body) then skip the regexes.
     if len(text) <= _SHORT and CONTROLS.search(text) and not DATE.search(text):
         return "share/print controls"
-    if len(text) <= _FOOTER_MAX and FOOTER.search(text):
+    if len(text) <= _FOOTER_MAX and _footer(text):
         return "site footer"
     if len(text) <= _HEADLINE_MAX and (dated := DATED_HEADLINE.search(text)) and _headline(text[:dated.start()]) \
             and (paragraph.tag == "li" or (paragraph.link_density >= _LINKED if from_markup else "。" not in text)):
         return "headline-with-date list"
     return None
+
+
+def _footer(text: str) -> bool:
+    """``bool(FOOTER.search(text))``."""
+    if _FOOTER_UNCASED.search(text):
+        return True
+    return ("备" in text or "证" in text or "g" in text or "G" in text) and _FOOTER_CASED.search(text) is not None
 
 
 def _headline(text: str) -> bool:

@@ -40,14 +40,15 @@ def _aware(moment: datetime) -> str:
 
 
 def _from_match(match: re.Match) -> str | None:
-    parts = {k: int(v) for k, v in match.groupdict().items() if v and k not in ("tz", "half")}
-    if match.groupdict().get("half") in AFTERNOON and parts["H"] < 12:
+    groups = match.groupdict()
+    parts = {k: int(v) for k, v in groups.items() if v and k not in ("tz", "half")}
+    if groups.get("half") in AFTERNOON and parts["H"] < 12:
         parts["H"] += 12
     try:
         moment = datetime(parts["y"], parts["m"], parts["d"], parts.get("H", 0), parts.get("M", 0), parts.get("S", 0))
     except ValueError:
         return None
-    tz = match.groupdict().get("tz")
+    tz = groups.get("tz")
     if tz:
         offset = timezone.utc if tz == "Z" else datetime.strptime(tz.replace(":", ""), "%z").tzinfo
         moment = moment.replace(tzinfo=offset)

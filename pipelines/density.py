@@ -15,9 +15,10 @@ import re
 from bisect import bisect_left
 from collections import Counter
 
-from .htmlblocks import CMS_CONTAINERS, SpanTotals, Walk, class_names
+from .htmlblocks import CMS_CONTAINERS, SpanTotals, Walk, class_names, text_content
 
-_PUNCT = re.compile(r"[，。；！？、,;!?]|\.(?=\s)")
+_PUNCT_MARKS = "，。；！？、,;!?"
+_PUNCT = re.compile(rf"[{_PUNCT_MARKS}]|\.(?=\s)")
 _POSITIVE = re.compile(r"article|body|content|entry|main|post|text|story|detail|zoom|editor|con_?nr|news_?con|"
                        r"正文", re.I)
 _NEGATIVE = re.compile(r"comment|foot|nav|menu|sidebar|side_|related|relate|recommend|share|copyright|banner|"
@@ -26,6 +27,7 @@ _NEGATIVE = re.compile(r"comment|foot|nav|menu|sidebar|side_|related|relate|reco
 _SENTENCE_END = re.compile(r"[。！？.!?]$")
 _CONTAINER_TAGS = frozenset(("div", "td", "section", "article", "main", "body", "form", "center", "font", "span"))
 _DIVIDERS = (1, 2, 3, 6, 9, 12)  # parent, grandparent, ... (readability.js's 1, 2, 3×level, one level deeper)
+_FULL_WEIGHT = 300  # weight beyond this earns no more points
 _MIN_BLOCK = 20  # shorter blocks (in Latin-letter equivalents) are labels, buttons and menu items
 _HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")  # runs, not characters: fewer, equally counted
 _CLASS_WEIGHT = 25
@@ -36,6 +38,7 @@ _MIN_CMS_TEXT = 2  # characters; a CMS container with any real text is the body,
 _MAX_TITLE = 120
 _SPACES = re.compile(r"\s+")
 _TITLE_SPLIT = re.compile(r"\s*[_|\-–—]\s*")
+_TITLE_MARKS = "_|-–—"  # the separators of _TITLE_SPLIT: one of them is in every match
 _FAR_FROM_TITLE = 0.5
 _TITLE_REACH = 20  # blocks (byline, share buttons, lead image) allowed between headline and body
 
@@ -44,7 +47,7 @@ def title_index(blocks, page_meta: dict) -> int | None:
     """Index of the block that is the article headline: an h1 the <title>/og:title agrees with, else a block
     equal to one of the title's parts, else the only h1 of the page."""
     titles = [page_meta.get(k, "") for k in ("og:title", "twitter:title", "articletitle", "title")]
-    variants = {_fold(p) for t in titles for p in [t, *_TITLE_SPLIT.split(t)] if len(_fold(p)) >= 4}
+    variants = {f for t in titles for p in [t, *_title_parts(t)] if len(f := _fold(p)) >= 4}
     full = [_fold(t) for t in titles if t]
     h1s = [i for i, b in enumerate(blocks) if b.tag == "h1" and not b.link_chars * 2 > b.length]
     for i in h1s:
@@ -52,12 +55,22 @@ def title_index(blocks, page_meta: dict) -> int | None:
         if len(text) >= 4 and (text in variants or any(text in t for t in full)):
             return i
     for i, block in enumerate(blocks):
-        if block.length <= _MAX_TITLE and _fold(block.text) in variants and not block.link_chars:
+        if block.length <= _MAX_TITLE and not block.link_chars and _fold(block.text) in variants:
             return i
     return h1s[0] if len(h1s) == 1 else None
 
 
+def _title_parts(title: str) -> list[str]:
+    """``_TITLE_SPLIT.split(title)``; most titles have no separator at all, and the split regex is tried at
+    every character (it starts with a ``\\s*``)."""
+    if any(mark in title for mark in _TITLE_MARKS):
+        return _TITLE_SPLIT.split(title)
+    return [title]
+
+
 def _fold(text: str) -> str:
+    if text and text.isprintable():  # the space is the only printable whitespace character
+        return text.replace(" ", "")
     return _SPACES.sub("", text or "")
 
 
@@ -93,9 +106,17 @@ def _cms_container(walk: Walk, totals: SpanTotals):
 
 
 def _block_score(block, weight: int | None = None) -> float:
-    """A block's points; ``weight`` is ``_weight(block)`` when the caller has it already."""
+    """A block's points; ``weight`` is ``_weight(block)`` when the caller has it already (or ``_FULL_WEIGHT``
+    when that is less: weight counts up to there)."""
     weight = _weight(block) if weight is None else weight
-    return 1 + len(_PUNCT.findall(block.text)) + min(weight / 100, 3)
+    return 1 + _punctuation(block.text) + min(weight / 100, _FULL_WEIGHT / 100)
+
+
+def _punctuation(text: str) -> int:
+    """``len(_PUNCT.findall(text))``; without a '.' every match is one of the marks, counted one by one."""
+    if "." in text:
+        return len(_PUNCT.findall(text))
+    return sum(map(text.count, _PUNCT_MARKS))
 
 
 def _weight(block) -> int:
@@ -116,7 +137,9 @@ def _raw_scores(walk: Walk, min_length: int) -> dict:
     for block in walk.blocks:
         if block.owner is None or block.alt or block.furniture:
             continue
-        weight = _weight(block)
+        # A block this long weighs at least as much, and its points count weight only up to there: no need
+        # to count its CJK characters.
+        weight = _FULL_WEIGHT if block.length >= _FULL_WEIGHT else _weight(block)
         if weight < min_length or block.link_density > 0.5:
             continue
         points = _block_score(block, weight)
@@ -210,4 +233,4 @@ def _joins(el, final: dict, threshold: float, walk: Walk, totals: SpanTotals) ->
     density = links / text if text else 1.0
     if text > 80:
         return density < 0.25
-    return 0 < text and density == 0 and bool(_SENTENCE_END.search(el.text_content().strip()))
+    return 0 < text and density == 0 and bool(_SENTENCE_END.search(text_content(el).strip()))

@@ -40,6 +40,7 @@ CMS_CONTAINERS = ("TRS_Editor", "TRS_UEDITOR", "trs_editor_view", "UCAP-CONTENT"
 _CMS_NAMES = {name.lower(): name for name in CMS_CONTAINERS}
 _MARKER_META = {"contentstart": "begin", "contentend": "end"}
 _SPACE = re.compile(r"[\s\u00a0\u3000\u200b\u200c\u200d\ufeff]+")
+_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\ufeff]")  # the _SPACE characters that are not \s
 _CJK = "\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[\s\u3000]*\n[\s\u3000]*(?=[{_CJK}])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)  # not visibility: WeChat reveals #js_content by script
@@ -55,6 +56,8 @@ _WRAPPER_SHARE = 40  # percent of the page's text above which a "sidebar"-classe
 _CENTER_STYLE = re.compile(r"text-align\s*:\s*center", re.I)
 _IMAGE_FILE = re.compile(r"\.(jpe?g|png|gif|bmp|webp|svg)$|^[A-Za-z0-9_\-]+$", re.I)  # file names, ids
 _SMALL_FORM = 300  # a <form> with less text than this is a search/login/comment box
+# All the text inside an element, as lxml.html's ``text_content()`` reads it (the trees here are plain etree).
+text_content = etree.XPath("string()", smart_strings=False)
 
 
 @dataclass
@@ -66,7 +69,6 @@ class Block:
     owner: object | None  # innermost open block element (lxml element) or None
     tag: str | None = None
     link_chars: int = 0
-    centered: bool = False
     after_image: bool = False
     alt: bool = False  # made from an <img alt>
     furniture: str | None = None  # name of the enclosing nav/footer/comment/related element, if any
@@ -78,6 +80,12 @@ class Block:
     @property
     def link_density(self) -> float:
         return min(1.0, self.link_chars / self.length) if self.length else 0.0
+
+    @property
+    def centered(self) -> bool:
+        """Whether the owner or its parent centres the text (asked only of lines right after an image)."""
+        owner = self.owner
+        return _is_centered(owner) or (owner is not None and _is_centered(owner.getparent()))
 
 
 @dataclass
@@ -92,9 +100,46 @@ class Walk:
 
 def normalize(text: str) -> str:
     """Collapse whitespace as a browser would; a line break between two CJK characters disappears."""
+    # Every _SPACE character but the space is unprintable (a line break too): a printable text without
+    # two spaces in a row has nothing to collapse.
+    if "  " not in text and text.isprintable():
+        return text.strip()
     if "\n" in text:  # _CJK_BREAK needs one
-        text = _CJK_BREAK.sub("", text)
+        text = _join_cjk_lines(text)
+    if not _ZERO_WIDTH.search(text):  # then _SPACE is \s, as str.split() sees it (far faster than the regex)
+        return " ".join(text.split())
     return _SPACE.sub(" ", text).strip()
+
+
+def _join_cjk_lines(text: str) -> str:
+    """``_CJK_BREAK.sub("", text)``, with the regex run only on the whitespace around each line break.
+
+    A match is whitespace with a line break in it, so it lies in one run of whitespace around a line
+    break; what it may remove there depends on that run and the character on either side of it alone.
+    Tried at every position of the text instead, the regex's lookbehind costs more than the rest of the
+    segmentation of a long paragraph."""
+    pieces, done, end = [], 0, len(text)
+    brk = text.find("\n")
+    while brk >= 0:
+        start, stop = brk, brk + 1
+        while start > 0 and text[start - 1].isspace():  # str.isspace is the \s of a str pattern
+            start -= 1
+        while stop < end and text[stop].isspace():
+            stop += 1
+        before, after = (1 if start > 0 else 0), (1 if stop < end else 0)
+        joined = _CJK_BREAK.sub("", text[start - before:stop + after])  # never removes the characters around
+        pieces += (text[done:start], joined[before:len(joined) - after])
+        done = stop
+        brk = text.find("\n", stop)
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _visible_length(text: str) -> int:
+    """Characters that are not ``_SPACE`` (whitespace, nbsp, zero-width)."""
+    if text.isprintable():  # only spaces can be _SPACE characters (see ``normalize``)
+        return len(text) - text.count(" ")
+    return len(_SPACE.sub("", text))
 
 
 def _blank(text: str) -> bool:
@@ -114,13 +159,14 @@ def class_names(el) -> list[str]:
     return (el.get("class") or "").split() + ([element_id] if element_id else [])
 
 
-def _is_skipped(el, tag: str) -> bool:
-    """Invisible or non-text subtrees; a small <form> is a widget, a page-wrapping one (ASP.NET) is not."""
-    if tag in SKIP_TAGS or el.get("hidden") is not None:
+def _is_skipped(el, tag: str, keys: list[str]) -> bool:
+    """Invisible or non-text subtrees; a small <form> is a widget, a page-wrapping one (ASP.NET) is not.
+    ``keys`` are the element's attribute names (``el.keys()``)."""
+    if tag in SKIP_TAGS or "hidden" in keys:
         return True
-    if _HIDDEN_STYLE.search(el.get("style") or ""):
+    if "style" in keys and _HIDDEN_STYLE.search(el.get("style")):
         return True
-    return tag == "form" and len(el.text_content()) < _SMALL_FORM
+    return tag == "form" and len(text_content(el)) < _SMALL_FORM
 
 
 def _furniture_name(el, names: list[str], tag: str | None = None) -> str | None:
@@ -210,37 +256,55 @@ class _Walker:
         self.pending_image = False
 
     def run(self, root) -> Walk:
+        # The per-element work is written out here rather than in helper methods: this loop runs for every
+        # element of every page, and method calls and attribute lookups were a good part of its cost.
         events = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
+        spans, parts, open_blocks = self.walk.spans, self.parts, self.open_blocks
         skipping = None
         for event, el in events:
-            if event in ("comment", "pi"):
-                self._comment(el)
-                continue
-            tag = el.tag  # lxml builds a new string on each read: read it once per event
-            if not isinstance(tag, str):
-                continue
             if event == "start":
-                if _is_skipped(el, tag):
+                tag = el.tag  # lxml builds a new string on each read: read it once per event
+                if not isinstance(tag, str):
+                    continue
+                self.pos += 1
+                spans[el] = [self.pos, self.pos]
+                keys = el.keys()  # one call: most elements have none of the attributes read here, or few
+                if _is_skipped(el, tag, keys):
                     skipping = el
                     events.skip_subtree()
-                    self.pos += 1
-                    self.walk.spans[el] = [self.pos, self.pos]
-                else:
-                    self._start(el, tag)
+                    continue
+                self._start(el, tag, class_names(el) if keys else [])
+                text = el.text
             elif event == "end":
+                tag = el.tag
+                if not isinstance(tag, str):
+                    continue
                 if el is skipping:
                     skipping = None
-                    self._text(el.tail)
                 else:
-                    self._end(el, tag)
+                    if open_blocks and open_blocks[-1] is el:
+                        self._flush()
+                        open_blocks.pop()
+                    if tag == "a":
+                        self.links -= 1
+                    elif tag in BOLD_TAGS:
+                        self.bold -= 1
+                    elif tag == "figcaption":
+                        self.captions -= 1
+                    spans[el][1] = self.pos
+                    self.pos += 1
+                text = el.tail
+            else:  # comment, pi
+                self._comment(el)
+                continue
+            if text:
+                parts.append((text, self.pos, self.links > 0, self.bold > 0))
         self._flush()
         _mark_furniture(self.walk, self.furniture)
         return self.walk
 
-    def _start(self, el, tag: str):
-        self.pos += 1
-        self.walk.spans[el] = [self.pos, self.pos]
-        names = class_names(el)
+    def _start(self, el, tag: str, names: list[str]):
+        """An element opens (its span is set already); ``names``: ``class_names(el)``."""
         cms = [_CMS_NAMES[c.lower()] for c in names if c.lower() in _CMS_NAMES] if names else []
         if cms:
             self.walk.cms.append((cms[0], el))
@@ -252,26 +316,17 @@ class _Walker:
             self.open_blocks.append(el)
         if marker:
             self.walk.markers.setdefault(marker, self.pos)
-        furniture = _furniture_name(el, names, tag)
+        furniture = _furniture_name(el, names, tag) if names or tag in _FURNITURE_TAGS else None
         if furniture:
             self.furniture.append((el, furniture))
         if tag == "img":
             self._image(el)
-        self.links += tag == "a"
-        self.bold += tag in BOLD_TAGS
-        self.captions += tag == "figcaption"
-        self._text(el.text)
-
-    def _end(self, el, tag: str):
-        if self.open_blocks and self.open_blocks[-1] is el:
-            self._flush()
-            self.open_blocks.pop()
-        self.links -= tag == "a"
-        self.bold -= tag in BOLD_TAGS
-        self.captions -= tag == "figcaption"
-        self.walk.spans[el][1] = self.pos
-        self.pos += 1
-        self._text(el.tail)
+        elif tag == "a":
+            self.links += 1
+        elif tag in BOLD_TAGS:
+            self.bold += 1
+        elif tag == "figcaption":
+            self.captions += 1
 
     def _comment(self, node):
         text = node.text or ""
@@ -295,18 +350,23 @@ class _Walker:
 
     def _flush(self):
         """Close the current run of inline text as one block (nothing if it is only whitespace)."""
-        if not self.parts:
+        parts = self.parts  # emptied in place: ``run`` holds on to the list
+        if not parts:
             return
-        parts, self.parts = self.parts, []
-        text = normalize("".join(p[0] for p in parts))
+        text = normalize(parts[0][0] if len(parts) == 1 else "".join([p[0] for p in parts]))
         if not text:
+            parts.clear()
             return
         owner = self.open_blocks[-1] if self.open_blocks else None
-        linked = sum(len(_SPACE.sub("", p[0])) for p in parts if p[2])
-        bold = all(p[3] or _blank(p[0]) for p in parts)
-        block = Block(text, parts[0][1], owner, self._hint(owner, bold), linked,
-                      _is_centered(owner) or (owner is not None and _is_centered(owner.getparent())),
-                      self.pending_image)
+        if len(parts) == 1:  # most blocks: one text node
+            part, _, in_link, in_bold = parts[0]
+            linked = _visible_length(part) if in_link else 0
+            bold = in_bold or _blank(part)
+        else:
+            linked = sum(_visible_length(p[0]) for p in parts if p[2])
+            bold = all(p[3] or _blank(p[0]) for p in parts)
+        block = Block(text, parts[0][1], owner, self._hint(owner, bold), linked, self.pending_image)
+        parts.clear()
         self.walk.blocks.append(block)
         self.pending_image = False
 

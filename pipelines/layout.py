@@ -17,6 +17,10 @@ SENTENCE_PUNCTUATION = re.compile(r"[，。,；;！？!?：:]")
 CREDIT_CAPTION = re.compile(both_scripts(
     r"((记者|通讯员)?\s*[\u4e00-\u9fff·]{0,8}\s*(摄|摄影|供图)|资料图片?|(图/|图:|摄影/|摄影:)\s*[\u4e00-\u9fff·\s]{1,12})$"))
 ENUMERATED = re.compile(r"^([一二三四五六七八九十]+、|\d+[.、]|[(（][一二三四五六七八九十\d]+[)）]|第[一二三四五六七八九十]+)")
+# The longest CREDIT_CAPTION match without its whitespace: '摄影:' and twelve characters; '通讯员', eight
+# characters and '供图' are 13.  A match ends the text, so it lies in the text's last this-many characters plus
+# however many spaces the text has.
+_CREDIT_REACH = 15
 CAPTION_LEAD = re.compile(both_scripts(r"^(图为|图片为|上图|下图|左图|右图|图[:：]|[(（]图)"))
 _CAPTION_MAX = 80
 _BARE_LINE_MAX = 30  # a heading or a caption is a short line without sentence punctuation
@@ -103,8 +107,16 @@ def rejoin_lines(doc: Document) -> Document:
 
 def _credit_caption(paragraph: Paragraph) -> bool:
     text = fold(paragraph.text).strip()
-    return paragraph.tag == "figcaption" or len(text) <= _CAPTION_MAX and bool(
-        CREDIT_CAPTION.search(text) or CAPTION_LEAD.match(text))
+    return paragraph.tag == "figcaption" or len(text) <= _CAPTION_MAX and (
+        _ends_in_credit(text) or bool(CAPTION_LEAD.match(text)))
+
+
+def _ends_in_credit(text: str) -> bool:
+    """``CREDIT_CAPTION.search(text)``, tried only where a match can start: the regex is tried at every
+    position otherwise (tens of microseconds on a caption-length line)."""
+    if text.isprintable():  # then its only whitespace characters are spaces
+        text = text[-(_CREDIT_REACH + text.count(" ")):]
+    return CREDIT_CAPTION.search(text) is not None
 
 
 def mark_captions_and_headings(doc: Document) -> Document:

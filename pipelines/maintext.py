@@ -15,13 +15,13 @@ whatever text survives parsing, possibly no paragraphs at all.
 from __future__ import annotations
 
 import re
+import threading
 
-import lxml.html
 from lxml import etree
 
 from .density import choose_ranges, title_index
 from .document import Document, Paragraph
-from .htmlblocks import Block, class_names, normalize, segment
+from .htmlblocks import Block, class_names, normalize, segment, text_content
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
@@ -70,7 +70,7 @@ def parse_html(html: str):
     with inline formatting tags removed and, if still too deep, with <div>-like wrappers turned into <br>.
     """
     text = _XML_DECL.sub("", _CONTROL.sub("", html))
-    if not text.strip():
+    if not text or text.isspace():
         return None
     root, too_deep = _parse_once(text)
     for pattern, replacement in _FLATTENINGS:
@@ -81,11 +81,24 @@ def parse_html(html: str):
     return root
 
 
+_PARSERS = threading.local()
+
+
+def _parser() -> etree.HTMLParser:
+    """This thread's parser.  A parser is reused (its error log is cleared at each parse): a fresh one
+    costs a third of the parse.  A plain ``etree`` parser, not ``lxml.html``'s: the tree is only read,
+    and lxml.html's element classes cost a Python call for every element the walk touches."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.HTMLParser(huge_tree=True, remove_comments=False)
+    return parser
+
+
 def _parse_once(text: str):
     """(root or None, whether libxml2 gave up on the nesting depth)."""
-    parser = lxml.html.HTMLParser(huge_tree=True, remove_comments=False)
+    parser = _parser()
     try:
-        root = lxml.html.document_fromstring(text, parser=parser)
+        root = etree.fromstring(text, parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         root = None
     return root, any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
@@ -95,9 +108,9 @@ def read_page_meta(root) -> dict:
     """``<title>``, first h1, meta name/property values, lang and charset; keys lower-cased, first wins."""
     meta: dict = {}
     title = root.find(".//title")
-    if title is not None and normalize(title.text_content()):
-        meta["title"] = normalize(title.text_content())
-    h1 = next((t for t in (normalize(h.text_content()) for h in root.iter("h1")) if t), None)
+    if title is not None and normalize(text_content(title)):
+        meta["title"] = normalize(text_content(title))
+    h1 = next((t for t in (normalize(text_content(h)) for h in root.iter("h1")) if t), None)
     if h1:
         meta["h1"] = h1
     for el in root.iter("meta"):
@@ -125,7 +138,11 @@ def _paragraphs(blocks: list[Block], ranges, title: int | None) -> list[Paragrap
     """Header lines, body blocks, trailing credit lines — in document order."""
     if not ranges:
         return []
-    inside = [i for i, b in enumerate(blocks) if any(lo <= b.pos <= hi for lo, hi in ranges)]
+    if len(ranges) == 1:  # the usual case, without a generator per block
+        lo, hi = ranges[0]
+        inside = [i for i, b in enumerate(blocks) if lo <= b.pos <= hi]
+    else:
+        inside = [i for i, b in enumerate(blocks) if any(lo <= b.pos <= hi for lo, hi in ranges)]
     if not inside:
         return []
     first, last = inside[0], inside[-1]

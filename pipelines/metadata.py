@@ -17,9 +17,10 @@ from .document import Document, Paragraph
 from .mirror import strip_pinyin
 from .script import both_scripts, compact, fold, join_han_spaces
 
-LABEL = re.compile(both_scripts(
-    r"(发布时间|发布日期|发表时间|发稿时间|更新时间|信息来源|文章来源|稿件来源|本文来源|责任编辑|浏览次数|点击数|阅读次数|"
-    r"时间|日期|来源|编辑|责编|选稿|作者|记者|通讯员|撰稿|供稿|字号|字体)\s*[:：]\s*"))
+_LABEL_WORDS = ("发布时间|发布日期|发表时间|发稿时间|更新时间|信息来源|文章来源|稿件来源|本文来源|责任编辑|浏览次数|点击数|阅读次数|"
+                "时间|日期|来源|编辑|责编|选稿|作者|记者|通讯员|撰稿|供稿|字号|字体")
+LABEL = re.compile(both_scripts(rf"({_LABEL_WORDS})\s*[:：]\s*"))
+_LONGEST_LABEL = max(len(word) for word in _LABEL_WORDS.split("|"))  # both_scripts keeps lengths
 # Labels as folded (simplified) text, the form ``_fields`` reports them in.
 DATE_LABELS = {"发布时间", "发布日期", "发表时间", "发稿时间", "更新时间", "时间", "日期"}
 SOURCE_LABELS = {"信息来源", "文章来源", "稿件来源", "本文来源", "来源"}
@@ -124,10 +125,29 @@ def _unwrapped(text: str) -> str:
     return match.group("inner") if match and LABEL.search(match.group("inner")) else text
 
 
+def _label_reach(text: str) -> int | None:
+    """How far into ``text`` a ``LABEL`` match can start at the earliest; None when none can.
+
+    A match is a label of two to four characters, maybe spaces, a colon.  So there is none without a
+    colon, and none starting more than four characters before the spaces in front of the first colon:
+    ``LABEL.search`` from there finds what it finds from 0, without trying every character before."""
+    colon, wide = text.find(":"), text.find("：")
+    if colon < 0 or 0 <= wide < colon:
+        colon = wide
+    if colon < 0:
+        return None
+    while colon > 0 and text[colon - 1].isspace():  # str.isspace is exactly the \s of a str pattern
+        colon -= 1
+    return max(0, colon - _LONGEST_LABEL)
+
+
 def _is_meta_line(text: str) -> bool:
     if len(text) > _META_LINE_MAX:
         return False
-    labels = list(LABEL.finditer(text))
+    reach = _label_reach(text)
+    if reach is None:
+        return False
+    labels = list(LABEL.finditer(text, reach))
     return bool(labels) and (labels[0].start() == 0 or len(labels) >= 2)
 
 

@@ -19,19 +19,25 @@ is cut out as a ``garbled`` paragraph so the rest of the text stays in the body.
 """
 from __future__ import annotations
 
+import os
 import re
+import sys
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .document import Document, Paragraph
-from .script import HAN, char_s2t, char_t2s, han_class, is_traditional
+from .script import HAN, char_s2t, char_t2s, count_han, han_class, is_traditional
 
 TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 _SYLLABLE = rf"(?=[a-zü{TONED}]*[{TONED}])[a-zü{TONED}]{{1,6}}"
 # One or more annotations in a row: a heteronym can be annotated twice ('行(xíng)(háng)'), and removing only
 # the first would leave the second after a Han character for the next pass (cleaning must be idempotent).
 ANNOTATION = re.compile(rf"(?<=[\u3400-\u9fff\uf900-\ufaff])(?:[(（]{_SYLLABLE}[)）])+")
+# The same matches, written to start with the parenthesis: a regex that starts with a lookbehind is tried
+# at every character, this one only where a parenthesis is (the lookbehind then checks the character before it).
+_ANNOTATION_AT_PARENTHESIS = re.compile(
+    rf"[(（](?<=[\u3400-\u9fff\uf900-\ufaff].){_SYLLABLE}[)）](?:[(（]{_SYLLABLE}[)）])*")
 ORPHAN = re.compile(rf"\?({_SYLLABLE})\)")
 _PUNCTUATION = set("。，、；：？！“”‘’《》（）—…·「」『』【】")
 _BREAK_PUNCTUATION = set("。，、")  # what a byte lost at a sentence boundary most likely was
@@ -54,15 +60,32 @@ def strip_pinyin(text: str) -> tuple[str, int]:
     """
     if "(" not in text and "（" not in text:  # most text: no annotation can start, skip the regex
         return text, 0
-    return ANNOTATION.subn("", text)
+    return _ANNOTATION_AT_PARENTHESIS.subn("", text)
 
 
 @lru_cache(maxsize=65536)
 def _readings(char: str) -> frozenset[str]:
-    """All tone-marked readings of one character (pypinyin's tables, ~55 MB, load on the first annotation)."""
-    from pypinyin import Style, pinyin
+    """All tone-marked readings of one character (pypinyin's table, loaded on the first annotation)."""
+    pypinyin = _pypinyin()
+    return frozenset(pypinyin.pinyin(char, style=pypinyin.Style.TONE, heteronym=True)[0])
 
-    return frozenset(pinyin(char, style=Style.TONE, heteronym=True)[0])
+
+@lru_cache(maxsize=1)
+def _pypinyin():
+    """pypinyin without its phrase table: ~12 MB instead of ~58.  Phrases only matter when segmenting words;
+    one character at a time gets the same readings from the per-character table (checked for all 41,923)."""
+    if "pypinyin" in sys.modules:
+        return sys.modules["pypinyin"]
+    before = os.environ.get("PYPINYIN_NO_PHRASES")
+    os.environ["PYPINYIN_NO_PHRASES"] = "1"  # read once, when pypinyin.constants is imported
+    try:
+        import pypinyin
+    finally:
+        if before is None:
+            del os.environ["PYPINYIN_NO_PHRASES"]
+        else:
+            os.environ["PYPINYIN_NO_PHRASES"] = before
+    return pypinyin
 
 
 @lru_cache(maxsize=65536)
@@ -163,7 +186,7 @@ def _pieces(text: str, start: int, end: int, cluster: list[Site]) -> list | None
     return pieces
 
 
-def _site_bytes(site: Site, previous: bytes) -> list[tuple[bytes, int]]:
+def _site_bytes(site: Site, previous: bytes) -> tuple[tuple[bytes, int], ...]:
     """(inserted byte, tier) choices for one site given the bytes before it.
 
     Tier 0: pinned by the orphan pinyin; tier 1: the byte after the '?' was
@@ -171,18 +194,27 @@ def _site_bytes(site: Site, previous: bytes) -> list[tuple[bytes, int]]:
     known, see ``_candidates``).
     """
     if site.syllable is None:
-        return [(b"", 1)] + [(bytes([value]), 2) for value in range(0x81, 0xFF)]
+        return _LOST_BYTE
     if not previous:
-        return []
+        return ()
+    return _pinned_bytes(previous[-1], site.syllable)
+
+
+_LOST_BYTE = ((b"", 1),) + tuple((bytes([value]), 2) for value in range(0x81, 0xFF))
+
+
+@lru_cache(maxsize=4096)  # the candidate walk asks again for every combination before the site
+def _pinned_bytes(previous: int, syllable: str) -> tuple[tuple[bytes, int], ...]:
+    """The trail bytes after lead byte ``previous`` that make a character read ``syllable`` (tier 0)."""
     out = []
     for value in range(0x40, 0xFF):
         try:
-            char = bytes([previous[-1], value]).decode("gb18030")
+            char = bytes([previous, value]).decode("gb18030")
         except UnicodeDecodeError:
             continue
-        if len(char) == 1 and site.syllable in _readings(char):
+        if len(char) == 1 and syllable in _readings(char):
             out.append((bytes([value]), 0))
-    return out
+    return tuple(out)
 
 
 def _candidates(pieces: list):
@@ -356,10 +388,16 @@ def _implausible_han(traditional: bool) -> re.Pattern:
 
 def _mostly_mojibake(text: str, traditional: bool | None = None) -> bool:
     """Whether so many Han characters are rare or of the wrong script that the text cannot be prose."""
-    han = len(HAN.findall(text))
+    if traditional is not None:  # clean text has no implausible character at all: then nothing else to count
+        implausible = len(_implausible_han(traditional).findall(text))
+        if not implausible:
+            return False
+        han = count_han(text)
+        return han >= 6 and implausible > _MOJIBAKE_SHARE * han
+    han = count_han(text)
     if han < 6:
         return False
-    traditional = is_traditional(text) if traditional is None else traditional
+    traditional = is_traditional(text)
     return len(_implausible_han(traditional).findall(text)) > _MOJIBAKE_SHARE * han
 
 

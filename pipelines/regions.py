@@ -31,6 +31,7 @@ from pathlib import Path
 import opencc
 
 from pipelines.document import Document
+from pipelines.script import fold
 
 DATA = Path(__file__).parent / "data" / "divisions.json.gz"
 NATIONAL = "000000"
@@ -238,11 +239,20 @@ _PINYIN = re.compile(r"\([a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ
 
 
 def normalize(text: str) -> str:
-    """The text as names are matched: NFKC, pinyin glosses dropped, simplified script."""
-    return _t2s().convert(_PINYIN.sub("", unicodedata.normalize("NFKC", text)))
+    """The text as names are matched: NFKC, pinyin glosses dropped, simplified script.
+
+    Without a parenthesis (no gloss to drop) that is ``script.fold``, which the earlier cleaning steps
+    have mostly computed for the same paragraphs already (it is cached)."""
+    folded = unicodedata.normalize("NFKC", text)
+    if "(" not in folded:
+        return fold(text)
+    return _t2s().convert(_PINYIN.sub("", folded))
 
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+_CONTEXT = re.compile("|".join(map(re.escape, CONTEXT)))
 
 
 def _has_context(text: str, start: int, end: int) -> bool:
@@ -251,7 +261,8 @@ def _has_context(text: str, start: int, end: int) -> bool:
     A lone suffix that makes a known full name (福山+区) does not count: the
     full name was already judged, and rejected.
     """
-    word = next((w for w in CONTEXT if text.startswith(w, end)), None)
+    found = _CONTEXT.match(text, end)  # the first word of CONTEXT that follows, as the alternation tries them
+    word = found.group() if found else None
     if word is None or (text[end:end + 2] in FALSE_ENDINGS and len(word) <= 2):
         return False
     return len(word) > 1 or text[start:end + 1] not in _index()[0]
@@ -282,7 +293,7 @@ def _scan(text: str) -> list[tuple[Region, ...]]:
             ok = [e for e in entries if _admissible(e, text, i, i + n, context)]
             if ok:
                 full = [e for e in ok if not e.short] or ok
-                before = tuple(dict.fromkeys(e.region for e in full))
+                before = (full[0].region,) if len(full) == 1 else tuple(dict.fromkeys(e.region for e in full))
                 mentions.append(before)
                 last_end = i + n
                 break
