@@ -85,16 +85,19 @@ class Ingester:
             self.counts["crawls_done"] += 1
             return
         page = {**message["page"], "source_id": run.source_id}
-        if message["type"] == "article":
-            _, status = self.archive.upsert_article(message["record"], run.source_id, page.get("fetched_at") or _now())
+        record = message["record"] if message["type"] == "article" else None
+        (status,) = self.archive.store_batch([(record, page)])  # the article with its page, one transaction
+        if isinstance(status, Exception):  # a record the archive refuses: its page says why, the rest goes on
+            page.update(outcome="error", reason=f"archiving failed: {type(status).__name__}: {status}")
+            self.archive.record_page(page)
+        if status in ("new", "updated", "unchanged"):
             self.counts[status] += 1
-            if status in ("new", "updated"):
+            if status != "unchanged":
                 run.counts[f"{status}_articles"] += 1
-            self.server.sadd(KNOWN_KEY, message["record"]["url"])
+            self.server.sadd(KNOWN_KEY, record["url"])
         elif page["outcome"] in ("error", "blocked"):
             self.counts["errors"] += 1
             run.counts["errors" if page["outcome"] == "error" else "blocked"] += 1
-        self.archive.record_page(page)
 
     def take(self, raw: bytes) -> None:
         """Write one message, then acknowledge it by removing it from the processing list."""

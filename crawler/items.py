@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import scrapy
 
-# Provenance of one response, set by crawler.middlewares.WarcMiddleware in response.meta["page"].
-# ``etag`` and ``last_modified`` are the validators the next crawl sends back (conditional GET).
-PAGE_FIELDS = ("http_status", "fetched_at", "content_type", "encoding", "sha256", "warc_file", "warc_offset",
-               "etag", "last_modified")
-
 
 class ArticleItem(scrapy.Item):
     """One article, possibly assembled from several pages.
@@ -36,8 +31,6 @@ class ArticleItem(scrapy.Item):
     sha256 = scrapy.Field()
     warc_file = scrapy.Field()
     warc_offset = scrapy.Field()
-    etag = scrapy.Field()
-    last_modified = scrapy.Field()
     etag = scrapy.Field()
     last_modified = scrapy.Field()
     hints = scrapy.Field()

@@ -277,16 +277,17 @@ class SharedScheduler(Scheduler):
 class RedisPushPipeline:
     """Last pipeline in worker mode: each item, cleaned, goes to the shared list as one JSON message."""
 
-    def __init__(self, server):
-        self.server = server
+    def __init__(self, server, crawler=None):
+        self.server, self.crawler = server, crawler
 
     @classmethod
     def from_crawler(cls, crawler):
         if not crawler.settings.get("REDIS_URL"):
             raise NotConfigured("RedisPushPipeline needs QSNEWS_REDIS_URL")
-        return cls(get_redis_from_settings(crawler.settings))
+        return cls(get_redis_from_settings(crawler.settings), crawler)
 
-    def process_item(self, item, spider):
+    def process_item(self, item, spider=None):  # Scrapy >= 2.14 passes no spider (2.11-2.13 do)
+        spider = spider or self.crawler.spider
         self.server.lpush(ITEMS_KEY, encode_item(item, spider.source.row()))
         return item
 

@@ -41,11 +41,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from crawler import provenance
+
 logger = logging.getLogger(__name__)
 
-# The pages-row fields an item carries (crawler.items.PAGE_FIELDS plus the URL).
-PAGE_FIELDS = ("url", "http_status", "fetched_at", "content_type", "encoding", "sha256", "warc_file", "warc_offset",
-               "etag", "last_modified")
+# The pages-row fields an item carries: its URL and where the page came from.
+PAGE_FIELDS = ("url", *provenance.PAGE_FIELDS)
 CODE_ROOT = Path(__file__).resolve().parent.parent  # where a worker imports pipelines and archive from
 LENGTH = struct.Struct("!I")
 

@@ -82,18 +82,21 @@ class CleanPipeline:
     def from_crawler(cls, crawler):
         if offloading(crawler.settings):
             raise NotConfigured()  # ArchivePipeline's workers clean
-        return cls(crawler.settings.get("QSNEWS_DB"))
+        pipeline = cls(crawler.settings.get("QSNEWS_DB"))
+        pipeline.crawler = crawler
+        return pipeline
 
-    def open_spider(self, spider):
+    def open_spider(self, spider=None):  # Scrapy >= 2.14 passes no spider to methods that do not require it
         """A worker without the archive (scale-out) cleans without a learned template."""
         from archive.store import Archive
 
+        spider = spider or self.crawler.spider
         self.source = source_context(spider.source.row())
         if self.db_path and Path(self.db_path).exists():
             with Archive(self.db_path) as archive:
                 self.source["template"] = learned_template(archive, spider.source.name)
 
-    def process_item(self, item, spider):
+    def process_item(self, item, spider=None):
         if not isinstance(item, ArticleItem):
             return item
         record, outcome, reason = clean_article(ItemAdapter(item), self.source)
@@ -122,9 +125,10 @@ class ArchivePipeline:
         pipeline.crawler = crawler
         return pipeline
 
-    def open_spider(self, spider):
+    def open_spider(self, spider=None):
         from archive.store import Archive
 
+        spider = spider or self.crawler.spider
         self.archive = Archive(self.db_path)
         self.source_id = self.archive.upsert_source(spider.source.row())
         self.run_id = self.archive.start_run(self.source_id)
@@ -134,7 +138,7 @@ class ArchivePipeline:
             self.pool = offload.acquire(self.db_path, self.workers, self.batch_size)
             self.pool.add_source(self.source_id, context)
 
-    def process_item(self, item, spider):
+    def process_item(self, item, spider=None):
         if self.pool is not None:
             return self._archive_in_worker(item)
         if isinstance(item, ArticleItem):
@@ -183,7 +187,7 @@ class ArchivePipeline:
             logger.error("no cleaning worker is left; stopping the crawl")
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="cleaning_workers_failed"))
 
-    async def close_spider(self, spider):
+    async def close_spider(self, spider=None):
         if self.pool is not None:
             await maybe_deferred_to_future(offload.release(self.pool))
         stats = self.crawler.stats

@@ -44,7 +44,8 @@ from scrapy.utils.response import get_base_url
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 
 from crawler.registry import REGISTRY, Source, find
-from crawler.items import PAGE_FIELDS, ArticleItem, PageItem
+from crawler.items import ArticleItem, PageItem
+from crawler.provenance import PAGE_FIELDS
 from crawler.middlewares import Blocked
 
 ATTACHMENT = re.compile(r"\.(pdf|docx?|xlsx?|zip|rar|wps)$", re.I)

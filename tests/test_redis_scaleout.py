@@ -139,7 +139,8 @@ def test_crawl_cleans_up_and_the_next_one_is_incremental(scaleout):
 
 
 def test_killed_ingester_loses_nothing(tmp_path):
-    """A message moved to the processing list by an ingester that died before writing it is written next time."""
+    """A message moved to the processing list by an ingester that died before writing it is written next time;
+    a message the archive refuses is recorded with its reason and does not stop the ingester."""
     from crawler.ingest import PROCESSING_KEY
     from crawler.scaleout import ITEMS_KEY
 
@@ -150,9 +151,19 @@ def test_killed_ingester_loses_nothing(tmp_path):
         client.lpush(PROCESSING_KEY, json.dumps({"type": "page", "source": source, "page": page}))
         client.lpush(ITEMS_KEY, json.dumps({"type": "page", "source": source,
                                             "page": {**page, "url": "http://example.gov.cn/b.html"}}))
+        # A record the archive refuses (no URL) costs only itself: its page says why, the ingester goes on.
+        client.lpush(ITEMS_KEY, json.dumps({"type": "article", "source": source, "record": {"title": "无网址"},
+                                            "page": {**page, "url": "http://example.gov.cn/c.html",
+                                                     "outcome": "article"}}))
+        client.lpush(ITEMS_KEY, json.dumps({"type": "page", "source": source,
+                                            "page": {**page, "url": "http://example.gov.cn/d.html"}}))
         result = run_qsnews("ingest", "--db", tmp_path / "qsnews.db", "--redis", url, "--until-empty")
         assert result.returncode == 0, result.stderr
-        assert "messages=2" in result.stdout
+        assert "messages=4" in result.stdout
         assert client.llen(PROCESSING_KEY) == 0 and client.llen(ITEMS_KEY) == 0
-    urls = {r["url"] for r in rows(tmp_path / "qsnews.db", "select url from pages")}
-    assert urls == {"http://example.gov.cn/a.html", "http://example.gov.cn/b.html"}
+    pages = {r["url"]: (r["outcome"], r["reason"]) for r in rows(tmp_path / "qsnews.db", "select * from pages")}
+    assert pages == {"http://example.gov.cn/a.html": ("list", None), "http://example.gov.cn/b.html": ("list", None),
+                     "http://example.gov.cn/c.html": ("error", "archiving failed: ValueError: upsert_article: "
+                                                                "record has no url"),
+                     "http://example.gov.cn/d.html": ("list", None)}
+    assert not rows(tmp_path / "qsnews.db", "select * from articles")
