@@ -2,9 +2,9 @@
 """CPU per crawled page, step by step: where qsnews spends its time on one article page.
 
     .venv/bin/python bench/chain_profile.py [--pages 500] [--repeat 5] [--corpus throughput,fixtures,benchmarks]
-                                            [--only chain|crawl|clusters] [--json OUT]
+                                            [--only chain|crawl|clusters|store] [--json OUT]
 
-Three groups of steps, each timed per page over the same pages:
+Four groups of steps, each timed per page over the same pages:
 
 * crawl: what qsnews adds to Scrapy for one fetched article page — the downloader
   middlewares' work (WARC record, challenge check, binary sniffing, encoding
@@ -15,7 +15,10 @@ Three groups of steps, each timed per page over the same pages:
   split into parse / page meta / segment / body choice / paragraphs, then every
   step of ``chain.STEPS`` and ``to_record``;
 * clusters: ``archive.clusters.assign_cluster`` for each record, one by one, into
-  a scratch SQLite archive (the real schema's columns the clustering reads).
+  a scratch SQLite archive (the real schema's columns the clustering reads);
+* store: what a cleaning worker's write costs per article — ``Archive.store_batch``
+  of each record with its pages row, 50 to a batch (``QSNEWS_WRITE_BATCH``), into a
+  fresh archive: the rows, reprint clustering, the search index, the commits.
 
 Pages: ``throughput`` = the article pages of bench/throughput.py's generated site
 (``site_pages``), cleaned with the bench's provincial source and list hints as the
@@ -195,6 +198,24 @@ def clusters_pass(records: list[dict], workdir: Path) -> dict:
     return clock.spent
 
 
+def store_pass(records: list[dict], workdir: Path, batch: int = 50) -> dict:
+    """Archive.store_batch of every record with its pages row, ``batch`` to a transaction, into a fresh archive."""
+    from archive.store import Archive
+
+    for stale in workdir.glob("store.db*"):
+        stale.unlink()
+    with Archive(workdir / "store.db") as archive:
+        source_id = archive.upsert_source({"name": SOURCE["name"], "kind": "bureau", "level": "province"})
+        entries = [(record, {"url": record["url"], "source_id": source_id, "outcome": "article",
+                             "fetched_at": "2026-11-21T09:00:00+08:00", "http_status": 200}) for record in records]
+        clock = Clock()
+        for start in range(0, len(entries), batch):
+            clock.start()
+            archive.store_batch(entries[start:start + batch])
+            clock.lap(f"store: Archive.store_batch ({batch} a batch)")
+    return clock.spent
+
+
 def table(name: str, passes: list[dict], count: int) -> list[str]:
     steps = list(dict.fromkeys(k for p in passes for k in p))
     lines = [f"{name} ({count} pages, {len(passes)} passes)", f"  {'step':<44} {'median ms/page':>15} {'min':>8}"]
@@ -212,7 +233,7 @@ def main(argv=None) -> int:
     parser.add_argument("--pages", type=int, default=500, help="throughput-bench article pages")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--corpus", default="throughput,fixtures")
-    parser.add_argument("--only", choices=("chain", "crawl", "clusters"))
+    parser.add_argument("--only", choices=("chain", "crawl", "clusters", "store"))
     parser.add_argument("--benchmarks", default=str(REPO.parent / "shared" / "benchmarks"))
     parser.add_argument("--json", type=Path, help="also write the per-pass figures here")
     args = parser.parse_args(argv)
@@ -229,7 +250,7 @@ def main(argv=None) -> int:
         lists = list_pages(corpus, args.pages)
         with tempfile.TemporaryDirectory(prefix="qsnews-chain-profile-") as tmp:
             groups = {"crawl": (crawl_pass, pages, Path(tmp), lists), "chain": (chain_pass, pages, texts),
-                      "clusters": (clusters_pass, records, Path(tmp))}
+                      "clusters": (clusters_pass, records, Path(tmp)), "store": (store_pass, records, Path(tmp))}
             for group, (run, *run_args) in groups.items():
                 if args.only and group != args.only:
                     continue
