@@ -111,6 +111,15 @@ class Archive:
         with schema.transaction(self.conn) as conn:
             _record_page(conn, row)
 
+    def archived_fetch(self, url: str, fetched_at: str | None) -> str | None:
+        """Whether this fetch of ``url`` is archived as an article: 'new' if it created the article, 'seen' if
+        the article was there before, None if not (what a crawl asks of pages a dead worker held: it may
+        have written them and died before saying so)."""
+        row = self.conn.execute(
+            "select a.first_seen_at = p.fetched_at from pages p join articles a on a.url = p.url "
+            "where p.url = ? and p.fetched_at is ? and p.outcome = 'article'", (url, fetched_at)).fetchone()
+        return None if row is None else ("new" if row[0] else "seen")
+
     def page_validators(self) -> dict[str, dict]:
         """What a conditional GET can send for each page fetched whole before: {url: {etag, last_modified,
         fetched_at}}, for pages served whole (200) or confirmed unchanged (304) with a validator."""

@@ -155,8 +155,13 @@ class ArchivePipeline:
             outcome, reason, status = await maybe_deferred_to_future(
                 self.pool.submit(self.source_id, kind, ItemAdapter(item).asdict()))
         except offload.WorkerDied as exc:  # a page row is written here; an article is lost with its cleaning
-            outcome, reason = ("error", str(exc)) if kind == "article" else (item["outcome"], item.get("reason"))
-            self._store(item, outcome, reason)
+            archived = kind == "article" and self.archive.archived_fetch(item["url"], item.get("fetched_at"))
+            if archived:  # the worker wrote it, then died before saying so
+                outcome, reason = "article", None
+                self._count(outcome, "new" if archived == "new" else None)
+            else:
+                outcome, reason = ("error", str(exc)) if kind == "article" else (item["outcome"], item.get("reason"))
+                self._store(item, outcome, reason)
             if not self.pool.workers:
                 self._stop_crawl()
         else:

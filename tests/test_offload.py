@@ -282,3 +282,47 @@ def test_a_killed_worker_costs_only_the_pages_it_held(tmp_path):
         assert again.returncode == 0, again.stdout + again.stderr[-2000:]
     assert len(articles(db)) == 150
     assert_whole(db)
+
+
+DIE_AFTER_COMMIT = """
+import os, sys
+if "pipelines.offload" in sys.orig_argv:  # the worker: once, die right after a batch of articles is committed
+    from archive import store
+    write = store.Archive.store_batch
+
+    def store_batch(self, entries):
+        statuses = write(self, entries)
+        marker = os.environ["QSNEWS_TEST_MARKER"]
+        if sum(status == "new" for status in statuses) >= 3 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(9)
+        return statuses
+
+    store.Archive.store_batch = store_batch
+"""
+
+
+def test_a_worker_dying_after_its_commit_leaves_its_articles_recorded_as_articles(tmp_path):
+    """The crawl hears nothing of a batch its worker wrote before dying: it must not record those
+    pages as lost (error) while their articles are archived, nor count them as errors."""
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(DIE_AFTER_COMMIT)
+    marker = tmp_path / "died"
+    paths = [str(tmp_path / "hook"), os.environ.get("PYTHONPATH")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths)), "QSNEWS_TEST_MARKER": str(marker)}
+    reg = registry(tmp_path / "sources.toml", [{"name": "遗言测试站", "host": HOSTS[0], "start": "/list/index.html"}])
+    db = tmp_path / "qsnews.db"
+    with Site(news_site(HOSTS[:1], per_host=60)) as site:  # no delay: the worker falls behind, so it batches
+        result = run(*crawl_args(reg, db, site, QSNEWS_CLEAN_WORKERS=1), env=env)
+    assert marker.exists(), "the worker never died after a commit"
+    assert "died with exit status 9" in crawl_log(db)
+    archived = {r["url"] for r in query(db, "select url from articles")}
+    outcomes = {r["url"]: r["outcome"] for r in query(db, "select url, outcome from pages")}
+    assert archived and all(outcomes[url] == "article" for url in archived), \
+        {url: outcomes[url] for url in archived if outcomes[url] != "article"}
+    errors = [url for url, outcome in outcomes.items() if outcome == "error"]
+    (run_row,) = query(db, "select new_articles, errors from crawl_runs")
+    assert (run_row["new_articles"], run_row["errors"]) == (len(archived), len(errors))
+    assert result.returncode == (3 if errors else 0), result.stdout + result.stderr[-2000:]
+    assert_whole(db)
+
