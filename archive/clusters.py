@@ -48,8 +48,8 @@ from itertools import repeat
 import numpy as np
 
 from archive.neardup import (
-    ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, ROWS, RecentSets, band_keys, normalise, same_story,
-    shingle_sets, shingles, signature, triage,
+    ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, ROWS, RecentSets, band_keys, same_story, shingle_sets,
+    signature, triage,
 )
 
 BIG_BUCKET = 32  # rebuild verifies all pairs in smaller buckets, a star and a chain in bigger

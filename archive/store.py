@@ -151,6 +151,12 @@ class Archive:
             conn.execute(f"update crawl_runs set finished_at = ?, {sets} where id = ?",
                          [_now(), *counts.values(), run_id])
 
+    def close_run(self, run_id: int, source_id: int, counts: "RunCounts", requests: int = 0) -> None:
+        """Close a run with its counts and mark its source with the run's status."""
+        status = counts.status()
+        self.set_source_status(source_id, status)
+        self.finish_run(run_id, requests=requests, status=status, **counts.values)
+
     def article_pages(self) -> list[dict]:
         """Every page archived as (part of) an article, with its source: what reprocessing reads."""
         sql = """
@@ -259,6 +265,27 @@ class Archive:
             if self._index_later:
                 schema.index_articles(conn, new_ids)
         return statuses
+
+
+class RunCounts:
+    """What a ``crawl_runs`` row is closed with, counted item by item: by a crawl's ArchivePipeline and by
+    ``qsnews ingest`` for scale-out workers, which must decide alike."""
+
+    def __init__(self):
+        self.values = {"new_articles": 0, "updated_articles": 0, "errors": 0, "blocked": 0}
+
+    def add(self, outcome: str, status) -> None:
+        """One stored item: its page's outcome and its article's status ('new', 'updated', ... or None)."""
+        if status in ("new", "updated"):
+            self.values[f"{status}_articles"] += 1
+        elif outcome in ("error", "blocked"):
+            self.values["errors" if outcome == "error" else "blocked"] += 1
+
+    def status(self) -> str:
+        """Any block wins, then any error."""
+        if self.values["blocked"]:
+            return "blocked"
+        return "partial" if self.values["errors"] else "ok"
 
 
 class _EntryFailed(Exception):

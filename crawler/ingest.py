@@ -20,7 +20,7 @@ import json
 import time
 from datetime import datetime, timezone
 
-from archive.store import Archive
+from archive.store import Archive, RunCounts
 from crawler.progress import ProgressLine
 from crawler.scaleout import ITEMS_KEY, KNOWN_KEY, connect
 
@@ -37,18 +37,10 @@ class Run:
     def __init__(self, archive: Archive, source_id: int):
         self.source_id = source_id
         self.id = archive.start_run(source_id)
-        self.counts = {"new_articles": 0, "updated_articles": 0, "errors": 0, "blocked": 0}
-
-    def status(self) -> str:
-        """As ArchivePipeline decides it: any block wins, then any error."""
-        if self.counts["blocked"]:
-            return "blocked"
-        return "partial" if self.counts["errors"] else "ok"
+        self.counts = RunCounts()
 
     def finish(self, archive: Archive, requests: int = 0) -> None:
-        status = self.status()
-        archive.set_source_status(self.source_id, status)
-        archive.finish_run(self.id, requests=requests, status=status, **self.counts)
+        archive.close_run(self.id, self.source_id, self.counts, requests)
 
 
 class Ingester:
@@ -90,14 +82,12 @@ class Ingester:
         if isinstance(status, Exception):  # a record the archive refuses: its page says why, the rest goes on
             page.update(outcome="error", reason=f"archiving failed: {type(status).__name__}: {status}")
             self.archive.record_page(page)
+        run.counts.add(page["outcome"], status)
         if status in ("new", "updated", "unchanged"):
             self.counts[status] += 1
-            if status != "unchanged":
-                run.counts[f"{status}_articles"] += 1
             self.server.sadd(KNOWN_KEY, record["url"])
         elif page["outcome"] in ("error", "blocked"):
             self.counts["errors"] += 1
-            run.counts["errors" if page["outcome"] == "error" else "blocked"] += 1
 
     def take(self, raw: bytes) -> None:
         """Write one message, then acknowledge it by removing it from the processing list."""

@@ -1,8 +1,7 @@
 """Cleaning and archiving off the reactor: worker processes that clean pages and write them in batches.
 
-Why: the cleaning chain (~6 ms a page) and the archive write (~6 ms an article,
-one transaction each) ran on the Twisted reactor, which fetched nothing
-meanwhile.  With QSNEWS_CLEAN_WORKERS > 0 the reactor only hands each item to
+Why: the cleaning chain and the archive write (several ms a page together)
+ran on the Twisted reactor, which fetched nothing meanwhile.  With QSNEWS_CLEAN_WORKERS > 0 the reactor only hands each item to
 a worker (``Pool.submit``) and hears back once it is archived.
 
 * Workers are fresh interpreters (``python -m pipelines.offload``), never
@@ -19,9 +18,9 @@ a worker (``Pool.submit``) and hears back once it is archived.
 * A worker exits when its input pipe closes without a "stop" (the crawl
   process died): what it held uncommitted is fetched again next run, since
   those articles are not known yet.  A worker that dies fails its items in
-  flight with ``WorkerDied`` (the pipeline records those articles as errors and
-  writes the other pages itself) and, if it had started properly, a new one
-  takes its place.
+  flight with ``WorkerDied`` (the pipeline records those articles as errors,
+  unless the archive shows the worker wrote them before dying, and writes the
+  other pages itself) and, if it had started properly, a new one takes its place.
 
 Messages are pickles behind a 4-byte big-endian length.  The per-item work
 (``clean_article``, ``page_values``) lives here too, for the inline pipelines

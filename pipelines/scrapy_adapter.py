@@ -25,6 +25,7 @@ from scrapy.utils.conf import build_component_list
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 
+from archive.store import RunCounts
 from crawler.items import ArticleItem, PageItem
 from pipelines import offload
 from pipelines.boilerplate import learn_template
@@ -113,7 +114,7 @@ class ArchivePipeline:
 
     def __init__(self, db_path: str, workers: int = 0, batch_size: int = 50):
         self.db_path, self.workers, self.batch_size = db_path, workers, batch_size
-        self.counts = {"new_articles": 0, "updated_articles": 0, "errors": 0, "blocked": 0}
+        self.counts = RunCounts()
         self.pool = None
         self.stopping = False
 
@@ -181,10 +182,7 @@ class ArchivePipeline:
         """Count a stored item; a failed write (its exception in place of a status) fails the item."""
         if isinstance(status, Exception):
             raise status
-        if status in ("new", "updated"):
-            self.counts[f"{status}_articles"] += 1
-        elif outcome in ("error", "blocked"):
-            self.counts["errors" if outcome == "error" else "blocked"] += 1
+        self.counts.add(outcome, status)
 
     def _stop_crawl(self) -> None:
         if not self.stopping:
@@ -195,13 +193,5 @@ class ArchivePipeline:
     async def close_spider(self, spider=None):
         if self.pool is not None:
             await maybe_deferred_to_future(offload.release(self.pool))
-        stats = self.crawler.stats
-        requests = stats.get_value("downloader/request_count", 0)
-        if self.counts["blocked"]:
-            status = "blocked"
-        elif self.counts["errors"]:
-            status = "partial"
-        else:
-            status = "ok"
-        self.archive.set_source_status(self.source_id, status)
-        self.archive.finish_run(self.run_id, requests=requests, status=status, **self.counts)
+        requests = self.crawler.stats.get_value("downloader/request_count", 0)
+        self.archive.close_run(self.run_id, self.source_id, self.counts, requests)

@@ -9,7 +9,7 @@ import numpy as np
 import opencc
 import pytest
 
-from archive import clusters
+from archive import clusters, neardup
 
 S2T, T2S = opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
 
@@ -110,7 +110,7 @@ def test_next_years_notice_on_the_same_template_is_another_story(db):
 
 
 def test_normalise_folds_script_width_and_punctuation():
-    assert clusters.normalise("（一）ＡＢＣ，質量　監督。", simplified=False) == "一ABC质量监督"
+    assert neardup.normalise("（一）ＡＢＣ，質量　監督。", simplified=False) == "一ABC质量监督"
 
 
 def test_canonical_is_earliest_day_then_the_bureau(db):
