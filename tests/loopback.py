@@ -8,6 +8,7 @@ middlewares, WARC, cleaning and archive all see the real URL.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -121,6 +122,14 @@ def qsnews_command(*args) -> list[str]:
 
 def run(*args, env=None, timeout=240) -> subprocess.CompletedProcess:
     return subprocess.run(qsnews_command(*args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def hooked_env(folder: Path, code: str, **variables) -> dict:
+    """The environment of a subprocess (and its children) that runs ``code`` first: a sitecustomize in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(code, encoding="utf-8")
+    paths = [str(folder), os.environ.get("PYTHONPATH")]
+    return {**os.environ, **variables, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
 
 
 def free_port() -> int:

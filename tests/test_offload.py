@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from archive.store import Archive
-from loopback import (ROOT, Page, Site, article_page, crawl_settings, list_pages, qsnews_command, query, registry,
-                      run)
+from loopback import (ROOT, Page, Site, article_page, crawl_settings, hooked_env, list_pages, qsnews_command, query,
+                      registry, run)
 from pipelines.offload import clean_article
 from test_faults import HAN, articles, assert_whole, news_site, wait_for_articles
 
@@ -305,11 +305,8 @@ if "pipelines.offload" in sys.orig_argv:  # the worker: once, die right after a 
 def test_a_worker_dying_after_its_commit_leaves_its_articles_recorded_as_articles(tmp_path):
     """The crawl hears nothing of a batch its worker wrote before dying: it must not record those
     pages as lost (error) while their articles are archived, nor count them as errors."""
-    (tmp_path / "hook").mkdir()
-    (tmp_path / "hook" / "sitecustomize.py").write_text(DIE_AFTER_COMMIT)
     marker = tmp_path / "died"
-    paths = [str(tmp_path / "hook"), os.environ.get("PYTHONPATH")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths)), "QSNEWS_TEST_MARKER": str(marker)}
+    env = hooked_env(tmp_path / "hook", DIE_AFTER_COMMIT, QSNEWS_TEST_MARKER=str(marker))
     reg = registry(tmp_path / "sources.toml", [{"name": "遗言测试站", "host": HOSTS[0], "start": "/list/index.html"}])
     db = tmp_path / "qsnews.db"
     with Site(news_site(HOSTS[:1], per_host=60)) as site:  # no delay: the worker falls behind, so it batches

@@ -9,7 +9,6 @@
   and the archive's query connections are opened read-only.
 """
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,8 +18,8 @@ from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.safety import SafetyMiddleware, refusal
-from loopback import (Page, Site, article_page, crawl_settings, list_pages, query, registry, serving,
-                      run)
+from loopback import (Page, Site, article_page, crawl_settings, hooked_env, list_pages, query, registry,
+                      serving, run)
 
 HOST = "www.example.gov.cn"
 
@@ -156,8 +155,7 @@ socket.gethostbyname = lambda name: "127.0.0.1" if name.endswith(".qsnews-test")
 
 
 def test_a_host_name_that_resolves_to_loopback_is_refused(tmp_path):
-    (tmp_path / "sitecustomize.py").write_text(RESOLVE_TO_LOOPBACK, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env = hooked_env(tmp_path / "hook", RESOLVE_TO_LOOPBACK)
     host = "intranet.qsnews-test"
     with Site({(host, "/list/index.html"): Page(b"<html><body>list</body></html>")}) as site:
         url = f"http://{host}:{site.port}/list/index.html"
