@@ -30,7 +30,9 @@ creates them meanwhile)::
     CREATE TABLE IF NOT EXISTS article_minhash (
         article_id INTEGER PRIMARY KEY,
         shingles INTEGER NOT NULL,  -- sampled distinct shingles, for containment
-        signature BLOB NOT NULL     -- neardup.NUM_PERM (96) MinHash values, little-endian uint32
+        signature BLOB NOT NULL,    -- neardup.NUM_PERM (96) MinHash values, little-endian uint32
+        sample BLOB                 -- the sampled shingles, sorted little-endian uint32 (NULL: written before
+                                    -- schema version 9, then the text is compared instead)
     );
     CREATE TABLE IF NOT EXISTS lsh_bands (
         band INTEGER NOT NULL,
@@ -48,8 +50,8 @@ from itertools import repeat
 import numpy as np
 
 from archive.neardup import (
-    ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, ROWS, RecentSets, band_keys, same_story, shingle_sets,
-    signature, triage,
+    ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, ROWS, RecentSets, band_keys, ruled_out, ruled_out_pairs,
+    same_story, sample, shingle_sets, signature, triage,
 )
 
 BIG_BUCKET = 32  # rebuild verifies all pairs in smaller buckets, a star and a chain in bigger
@@ -61,7 +63,7 @@ DDL = [
         id INTEGER PRIMARY KEY, canonical_article_id INTEGER, size INTEGER NOT NULL,
         first_published_at TEXT, source_names TEXT)""",
     """CREATE TABLE IF NOT EXISTS article_minhash (
-        article_id INTEGER PRIMARY KEY, shingles INTEGER NOT NULL, signature BLOB NOT NULL)""",
+        article_id INTEGER PRIMARY KEY, shingles INTEGER NOT NULL, signature BLOB NOT NULL, sample BLOB)""",
     """CREATE TABLE IF NOT EXISTS lsh_bands (
         band INTEGER NOT NULL, bucket BLOB NOT NULL, article_id INTEGER NOT NULL,
         PRIMARY KEY (band, bucket, article_id)) WITHOUT ROWID""",
@@ -88,9 +90,10 @@ def _transaction(conn):
     conn.commit()
 
 
-# One query saying whether everything ensure_tables makes is there already (5 when it is): cheaper than the
-# column list plus four no-op DDL statements.
+# One query saying whether everything ensure_tables makes is there already (6 when it is): cheaper than the
+# column lists plus four no-op DDL statements.
 _ALL_THERE_SQL = """SELECT (SELECT count(*) FROM pragma_table_info('articles') WHERE name = 'cluster_id')
+    + (SELECT count(*) FROM pragma_table_info('article_minhash') WHERE name = 'sample')
     + (SELECT count(*) FROM sqlite_master WHERE (type, name) IN (VALUES ('index', 'articles_cluster_id'),
        ('table', 'clusters'), ('table', 'article_minhash'), ('table', 'lsh_bands')))"""
 
@@ -109,22 +112,27 @@ def ensure_tables(db) -> None:
             return
     except sqlite3.OperationalError:  # no such function: not checked on this connection yet
         pass
-    if conn.execute(_ALL_THERE_SQL).fetchone()[0] != 5:
+    if conn.execute(_ALL_THERE_SQL).fetchone()[0] != 6:
         _create_tables(conn)
     version = conn.execute("PRAGMA schema_version").fetchone()[0]
     conn.create_function("qsnews_cluster_tables_checked", 0, lambda: version)
 
 
 def _create_tables(conn) -> None:
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(articles)")}
-    if "cluster_id" not in columns:
-        try:
-            conn.execute("ALTER TABLE articles ADD COLUMN cluster_id INTEGER")
-        except sqlite3.OperationalError as exc:  # another writer added it first
-            if "duplicate column" not in str(exc):
-                raise
+    _add_column(conn, "articles", "cluster_id INTEGER")
     for statement in DDL:
         conn.execute(statement)
+    _add_column(conn, "article_minhash", "sample BLOB")  # index rows written before schema version 9 lack it
+
+
+def _add_column(conn, table: str, column: str) -> None:
+    if column.split()[0] in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+        return
+    try:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+    except sqlite3.OperationalError as exc:  # another writer added it first
+        if "duplicate column" not in str(exc):
+            raise
 
 
 def _article_shingles(body: str | None, body_simplified: str | None) -> np.ndarray:
@@ -205,7 +213,7 @@ def _new_cluster(conn) -> int:
 
 
 # The index rows of the articles sharing a bucket with a signature: one statement, ``IN`` drops repeats.
-_CANDIDATE_ROWS_SQL = "SELECT article_id, shingles, signature FROM article_minhash WHERE article_id IN ({})".format(
+_CANDIDATE_ROWS_SQL = "SELECT article_id, shingles, signature, sample FROM article_minhash WHERE article_id IN ({})".format(
     " UNION ALL ".join(["SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ?"] * BANDS))
 
 
@@ -222,15 +230,26 @@ class _Texts:
         return self.cache[article_id]
 
 
-def _load_signatures(conn, ids) -> list[tuple[int, int, np.ndarray, int | None]]:
-    """(article_id, sampled shingles, signature, cluster_id) of indexed articles among ``ids``."""
+def _load_signatures(conn, ids) -> list[tuple[int, int, np.ndarray, bytes | None]]:
+    """(article_id, sampled shingles, signature, sample) of indexed articles among ``ids``."""
     marks = ",".join("?" * len(ids))
     rows = conn.execute(
-        "SELECT m.article_id, m.shingles, m.signature, a.cluster_id FROM article_minhash m"
-        f" JOIN articles a ON a.id = m.article_id WHERE m.article_id IN ({marks})",
+        f"SELECT article_id, shingles, signature, sample FROM article_minhash WHERE article_id IN ({marks})",
         list(ids),
     ).fetchall()
     return [(r[0], r[1], np.frombuffer(r[2], dtype="<u4"), r[3]) for r in rows]
+
+
+def _rule_out(codes: list[int], own: np.ndarray, samples: list[bytes | None]) -> list[int]:
+    """``codes`` with the CHECK pairs that the samples rule out (``neardup.ruled_out``) turned to REJECT;
+    ``samples[k]`` is the candidate's stored sample, None for an index row without one (its text is compared)."""
+    unsure = [k for k, code in enumerate(codes) if code == CHECK and samples[k] is not None]
+    if unsure:
+        theirs = [np.frombuffer(samples[k], dtype="<u4") for k in unsure]
+        for k, out in zip(unsure, ruled_out(own, theirs).tolist()):
+            if out:
+                codes[k] = REJECT
+    return codes
 
 
 def _signatures(blobs: list[bytes]) -> np.ndarray:
@@ -272,11 +291,14 @@ def _unindex(conn, article_id: int, old_cluster: int | None, old_signature: byte
         texts, edges = _Texts(conn), []
         sigs = np.stack([sig for _, _, sig, _ in loaded])
         sizes = np.array([n for _, n, _, _ in loaded])
+        samples = [blob for _, _, _, blob in loaded]
         for i in range(len(loaded) - 1):
-            codes = triage(sigs[i], sizes[i], sigs[i + 1 :], sizes[i + 1 :])
-            for offset in np.flatnonzero(codes != REJECT):
+            codes = triage(sigs[i], sizes[i], sigs[i + 1 :], sizes[i + 1 :]).tolist()
+            if samples[i] is not None:
+                codes = _rule_out(codes, np.frombuffer(samples[i], dtype="<u4"), samples[i + 1 :])
+            for offset, code in enumerate(codes):
                 k = i + 1 + offset
-                if codes[offset] == ACCEPT or same_story(texts[loaded[i][0]], texts[loaded[k][0]]):
+                if code == ACCEPT or code == CHECK and same_story(texts[loaded[i][0]], texts[loaded[k][0]]):
                     edges.append((i, k))
         labels = np.array(_parts(len(loaded), edges))
         keep = np.bincount(labels).argmax()  # the largest part keeps the id
@@ -300,13 +322,16 @@ def assign_cluster(db, article_id: int) -> int:
     conn = _conn(db)
     ensure_tables(conn)
     with _transaction(conn):
-        row = conn.execute(f"SELECT {_TEXT_SQL}, cluster_id, m.signature FROM articles"
+        row = conn.execute(f"SELECT {_TEXT_SQL}, cluster_id, m.signature, m.sample IS NULL FROM articles"
                            " LEFT JOIN article_minhash m ON m.article_id = id WHERE id = ?", (article_id,)).fetchone()
         if row is None:
             raise KeyError(f"no article {article_id}")
         fingerprints = _article_shingles(row[0], row[1])
         sig, n = signature(fingerprints)
         if row[2] is not None and row[3] is not None and row[3] == sig.astype("<u4").tobytes():
+            if row[4]:  # indexed before schema version 9
+                conn.execute("UPDATE article_minhash SET sample = ? WHERE article_id = ?",
+                             (sample(fingerprints).astype("<u4").tobytes(), article_id))
             _refresh_cluster(conn, row[2])  # same text: dates or sources may still have changed
             return row[2]
         _unindex(conn, article_id, row[2], row[3])
@@ -314,14 +339,16 @@ def assign_cluster(db, article_id: int) -> int:
 
 
 def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, n: int) -> int:
-    conn.execute("INSERT INTO article_minhash (article_id, shingles, signature) VALUES (?, ?, ?)",
-                 (article_id, n, sig.astype("<u4").tobytes()))
+    own = sample(fingerprints)
+    conn.execute("INSERT INTO article_minhash (article_id, shingles, signature, sample) VALUES (?, ?, ?, ?)",
+                 (article_id, n, sig.astype("<u4").tobytes(), own.astype("<u4").tobytes()))
     clusters: set[int] = set()
     if n >= MIN_SHINGLES:
         keys = band_keys(sig)
         loaded = conn.execute(_CANDIDATE_ROWS_SQL, [v for b, key in enumerate(keys) for v in (b, key)]).fetchall()
         if loaded:
             codes = triage(sig, n, _signatures([r[2] for r in loaded]), [r[1] for r in loaded]).tolist()
+            codes = _rule_out(codes, own, [r[3] for r in loaded])
             # Triage rows are independent, so index rows of deleted articles may take part; they get no cluster.
             sure = [r[0] for r, code in zip(loaded, codes) if code == ACCEPT]
             clusters = {c for _, c in _articles(conn, "id, cluster_id", sure) if c is not None}
@@ -457,6 +484,11 @@ def rebuild(db) -> int:
     for lo in range(0, len(pairs), 100_000):
         i, j = pairs[lo : lo + 100_000, 0], pairs[lo : lo + 100_000, 1]
         codes[lo : lo + 100_000] = triage(sigs[i], sizes[i], sigs[j], sizes[j])
+    samples = [sample(fingerprints) for fingerprints in sets]
+    unsure = np.flatnonzero(codes == CHECK)
+    for lo in range(0, len(unsure), 20_000):
+        chunk = unsure[lo : lo + 20_000]
+        codes[chunk[ruled_out_pairs(samples, pairs[chunk, 0], pairs[chunk, 1])]] = REJECT
     for k in np.flatnonzero(codes == CHECK):
         codes[k] = ACCEPT if same_story(sets[pairs[k, 0]], sets[pairs[k, 1]]) else REJECT
     del sets
@@ -479,8 +511,9 @@ def rebuild(db) -> int:
         ids = np.array([m["id"] for m in members], dtype=np.int64)
         raw = sigs.astype("<u4").tobytes()
         width = 4 * NUM_PERM
-        conn.executemany("INSERT INTO article_minhash VALUES (?, ?, ?)",
-                         zip(ids.tolist(), sizes.tolist(), (raw[k : k + width] for k in range(0, len(raw), width))))
+        conn.executemany("INSERT INTO article_minhash VALUES (?, ?, ?, ?)",
+                         zip(ids.tolist(), sizes.tolist(), (raw[k : k + width] for k in range(0, len(raw), width)),
+                             (s.astype("<u4").tobytes() for s in samples)))
         width = 4 * ROWS
         for b, (order, _) in enumerate(orders):  # in key order: appends to the WITHOUT ROWID b-tree
             buckets = bands[b][order].tobytes()

@@ -13,8 +13,11 @@ values).  A candidate pair is a reprint when its 5-gram sets have a high Jaccard
 similarity *or* the smaller is mostly contained in the larger: a truncated or
 heavily wrapped reprint has a low Jaccard similarity but is still almost wholly
 contained in its original.  ``triage`` settles clear cases from the MinHash
-estimates; the rest are compared exactly (``same_story``), because a containment
-estimated from a signature is noisy when one text is several times longer.
+estimates, because a containment estimated from a signature is noisy when one text
+is several times longer.  Of the rest, the sampled shingles (stored beside the
+signature, ~1 in 8) rule out most (``ruled_out``: stories sharing a few sentences),
+and only what they cannot rule out is compared exactly (``same_story``), which
+needs both texts.
 
 Speed: hashing every 5-gram through NUM_PERM permutations costs ~1 ms per article,
 too slow for 100k articles in a minute on one core.  So MinHash sees a sample of the
@@ -33,6 +36,7 @@ does ``normalise`` by table lookup where that gives the same code points.
 """
 from __future__ import annotations
 
+import math
 import re
 import sys
 import threading
@@ -57,6 +61,9 @@ MIN_CONTAINMENT = 0.8
 # sampled shingles are noisy, so only confident, large enough pairs skip the exact check.
 SURE_JACCARD, SURE_SHINGLES = 0.6, 20
 UNLIKELY_JACCARD, UNLIKELY_CONTAINMENT = 0.25, 0.55
+# The sampled shingles themselves (``sample``) rule out most pairs the MinHash estimate leaves unsure; a pair of
+# reprints is ruled out with a chance of at most SAMPLE_MISS (a Chernoff bound, see ``ruled_out``).
+SAMPLE_MISS = 1e-6
 ACCEPT, REJECT, CHECK = 1, 0, 2
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -230,13 +237,18 @@ def _permutations() -> tuple[np.ndarray, np.ndarray]:
     return ab[:, 0].copy(), ab[:, 1].copy()
 
 
+def sample(fingerprints: np.ndarray) -> np.ndarray:
+    """The shingles MinHash sees (1 in SAMPLE_MASK + 1, chosen by value), sorted as ``fingerprints`` are."""
+    return fingerprints[(fingerprints & SAMPLE_MASK) == 0]
+
+
 def signature(fingerprints: np.ndarray) -> tuple[np.ndarray, int]:
     """datasketch MinHash (uint32[NUM_PERM]) of the sampled shingles, and how many were sampled.
 
     datasketch computes ``min((v * a + b) % (2**61 - 1) & (2**32 - 1))`` over the values ``v`` in uint64
     (the product wrapping at 2**64); so does this, reducing modulo the Mersenne prime with shifts.
     """
-    kept = fingerprints[(fingerprints & SAMPLE_MASK) == 0]
+    kept = sample(fingerprints)
     a, b = _permutations()
     result = np.full(NUM_PERM, _MAX_HASH, dtype=np.uint64)  # an empty set keeps datasketch's initial values
     for start in range(0, len(kept), 2048):  # bounded temporaries for very long texts
@@ -274,6 +286,58 @@ def triage(sig_a, n_a, sigs_b, n_b) -> np.ndarray:
     unlikely = (jaccard < UNLIKELY_JACCARD) & (containment < UNLIKELY_CONTAINMENT)
     codes = np.where(sure, ACCEPT, np.where(unlikely, REJECT, CHECK))
     return np.where(smaller >= MIN_SHINGLES, codes, REJECT)
+
+
+def ruled_out(sample_a: np.ndarray, samples_b: list[np.ndarray]) -> np.ndarray:
+    """Per sample of ``samples_b``: True where the two samples make a reprint all but impossible.
+
+    A shingle is sampled by its value, so the sampled shingles of A are a random
+    subset of A's (given their number), and those also in B are the sampled shared
+    ones.  Their count is then hypergeometric around ``containment * sampled``; a
+    count far enough below what MIN_CONTAINMENT would give (in both directions:
+    which text is the smaller one in full is unknown here), and a shared share of the
+    sampled union far enough below MIN_JACCARD, has a chance of at most SAMPLE_MISS
+    for a pair that ``same_story`` accepts (Chernoff-Hoeffding bound, which holds
+    for sampling without replacement).  Cost: one sorted lookup of all samples.
+    """
+    sizes = np.array([len(s) for s in samples_b], dtype=np.int64)
+    values = np.concatenate(samples_b) if len(samples_b) else np.empty(0, dtype=np.uint32)
+    if not len(sample_a) or not len(values):
+        return np.zeros(len(samples_b), dtype=bool)
+    found = sample_a[np.minimum(np.searchsorted(sample_a, values), len(sample_a) - 1)] == values
+    common = np.bincount(np.repeat(np.arange(len(sizes)), sizes), weights=found, minlength=len(sizes))
+    return _unlikely(common, len(sample_a), sizes)
+
+
+def ruled_out_pairs(samples: list[np.ndarray], first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``ruled_out(samples[first[k]], [samples[second[k]]])`` for every k, vectorised (the full rebuild)."""
+    sizes = np.array([len(s) for s in samples], dtype=np.int64)
+    owners = np.unique(first)
+    keys = np.concatenate([samples[o] for o in owners] + [np.empty(0, dtype=np.uint32)]).astype(np.uint64)
+    keys |= np.repeat(owners.astype(np.uint64) << np.uint64(32), sizes[owners])  # sorted: by owner, then value
+    lengths = sizes[second]
+    pair_of = np.repeat(np.arange(len(second)), lengths)
+    values = np.concatenate([samples[o] for o in second.tolist()] + [np.empty(0, dtype=np.uint32)])
+    queries = values.astype(np.uint64) | (first[pair_of].astype(np.uint64) << np.uint64(32))
+    found = keys[np.minimum(np.searchsorted(keys, queries), max(len(keys) - 1, 0))] == queries if len(keys) else \
+        np.zeros(len(queries), dtype=bool)
+    common = np.bincount(pair_of, weights=found, minlength=len(second))
+    return _unlikely(common, sizes[first], lengths)
+
+
+def _unlikely(common, size_a, size_b) -> np.ndarray:
+    """Far below MIN_CONTAINMENT both ways, and far below MIN_JACCARD (see ``ruled_out``)."""
+    return (_far_below(common, size_a, MIN_CONTAINMENT) & _far_below(common, size_b, MIN_CONTAINMENT)
+            & _far_below(common, size_a + size_b - common, MIN_JACCARD))
+
+
+def _far_below(hits, trials, rate: float) -> np.ndarray:
+    """True where ``hits`` of ``trials`` draws is below ``rate`` with a chance of at most SAMPLE_MISS
+    if the true rate were ``rate`` or more: ``trials * KL(hits / trials || rate) > ln(1 / SAMPLE_MISS)``."""
+    trials = np.asarray(trials, dtype=np.float64)
+    seen = np.clip(hits / np.maximum(trials, 1), 1e-12, 1 - 1e-12)
+    divergence = seen * np.log(seen / rate) + (1 - seen) * np.log((1 - seen) / (1 - rate))
+    return (seen < rate) & (trials * divergence > -math.log(SAMPLE_MISS))
 
 
 def same_story(a: np.ndarray, b: np.ndarray) -> bool:

@@ -243,6 +243,16 @@ def _v7_date_ordered_index(conn: sqlite3.Connection) -> None:
     rebuild_index(conn)
 
 
+def _v9_reprint_samples(conn: sqlite3.Connection) -> None:
+    """``article_minhash.sample``: the sampled shingles, which rule out most unsure reprint candidates without
+    reading their texts.  Filled by recomputing the clusters (the same ones, bar a chance of 1e-6 per pair)."""
+    from archive import clusters
+
+    clusters.ensure_tables(conn)
+    if conn.execute("select exists (select 1 from article_minhash where sample is null)").fetchone()[0]:
+        clusters.rebuild(conn)
+
+
 MIGRATIONS = (
     (1, "core tables: sources, pages, articles, paragraphs, crawl_runs", _v1_tables),
     (2, "articles_fts: bigram full-text index", _v2_search_index),
@@ -252,6 +262,7 @@ MIGRATIONS = (
     (6, "articles_id_cluster: hit -> story lookup for ranked search", _v6_story_lookup),
     (7, "articles_fts keyed by date: rowid = day << 32 | article id", _v7_date_ordered_index),
     (8, "articles_fts_insert steps aside while the writer indexes a batch itself", _install_triggers),
+    (9, "article_minhash.sample: sampled shingles rule out reprint candidates", _v9_reprint_samples),
 )
 LATEST = MIGRATIONS[-1][0]
 

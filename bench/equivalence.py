@@ -267,7 +267,7 @@ def clusters_section(records: dict) -> dict:
             "articles": conn.execute("SELECT id, cluster_id FROM articles ORDER BY id").fetchall(),
             "clusters": conn.execute("SELECT * FROM clusters ORDER BY id").fetchall(),
             "minhash": [(a, n, sig.hex()) for a, n, sig in
-                        conn.execute("SELECT * FROM article_minhash ORDER BY article_id")],
+                        conn.execute("SELECT article_id, shingles, signature FROM article_minhash ORDER BY article_id")],
             "bands": hashlib.sha256(repr(conn.execute(
                 "SELECT band, hex(bucket), article_id FROM lsh_bands ORDER BY 1, 2, 3").fetchall()).encode()).hexdigest(),
         }

@@ -251,3 +251,21 @@ def test_a_sources_recurring_furniture_is_learned_as_its_template(tmp_path):
 
     assert compact(furniture) in pipeline.source["template"]
     assert compact("来源：甲局") not in pipeline.source["template"]
+
+
+def test_version_9_fills_the_reprint_samples_and_keeps_the_clusters(tmp_path):
+    path = tmp_path / "v8.db"
+    lines = ["市場監督管理局開展電梯安全專項檢查，共檢查電梯使用單位二十三家、電梯八十六台。",
+             "檢查中發現部分電梯存在維護保養記錄不完整、應急救援電話不暢通等問題。",
+             "該局要求各使用單位切實落實安全主體責任，確保節日期間電梯安全運行。"]
+    with Archive(path) as arc:
+        for k, body in enumerate(["\n".join(lines), "\n".join(lines[:2] + ["（轉載）"]), "校服質量抽查結果公布" * 5]):
+            arc.upsert_article(record(url=f"http://a/{k}", body=body, paragraphs=[]), None, "t1")
+        before = arc.conn.execute("select id, cluster_id from articles order by id").fetchall()
+        arc.conn.execute("alter table article_minhash drop column sample")  # as version 8 left it
+        arc.conn.execute("delete from qsnews_schema where version = 9")
+    with Archive(path) as arc:
+        assert schema.current_version(arc.conn) == schema.LATEST
+        assert arc.conn.execute("select count(*) from article_minhash where sample is null").fetchone()[0] == 0
+        assert arc.conn.execute("select id, cluster_id from articles order by id").fetchall() == before
+        assert before[0]["cluster_id"] == before[1]["cluster_id"] != before[2]["cluster_id"]

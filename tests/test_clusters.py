@@ -1,5 +1,6 @@
 """Reprint clusters: reprints join their original, same-topic stories stay apart, the index is incremental."""
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from archive import clusters, neardup
 
 S2T, T2S = opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
+SEEDS = Path(__file__).parent / "fixtures" / "seeds"
 
 # Two different stories on one topic (school-uniform inspections), sharing its vocabulary.
 UNIFORMS_XIANNING = [
@@ -390,3 +392,67 @@ def test_a_new_article_row_is_not_rewritten_to_leave_no_cluster(db):
     article = store(db, "\n".join(ELEVATORS))
     db.set_trace_callback(None)
     assert writes == [f"UPDATE articles SET cluster_id = {cluster_of(db, article)} WHERE id = {article}"]
+
+
+def _seed_clauses() -> list[str]:
+    """Clauses of the seed pages (simplified, pinyin annotations dropped): material for generated stories."""
+    pinyin = re.compile(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)")
+    text = "".join(path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt")))
+    return sorted({c for c in re.split(r"[，。；！？,;\n]", T2S.convert(pinyin.sub("", text))) if len(c) >= 8})
+
+
+def test_samples_never_rule_out_a_pair_the_texts_call_a_reprint_and_rule_out_most_near_misses():
+    rng, pool = random.Random(5), _seed_clauses()
+    reprints = near_misses = ruled_out = 0
+    for _ in range(600):
+        story = rng.sample(pool, rng.randint(20, 60))
+        texts = [story]
+        for _ in range(4):  # reprints cut, trimmed and padded to around the thresholds
+            copy = story[: max(4, round(len(story) * rng.uniform(0.4, 1.0)))]
+            for _ in range(rng.randint(0, 3)):
+                copy.pop(rng.randrange(len(copy)))
+            copy += rng.sample(pool, round(len(copy) * rng.uniform(0, 0.35)))
+            rng.shuffle(copy)
+            texts.append(copy)
+        shared = rng.sample(story, round(len(story) * rng.uniform(0.2, 0.6)))  # another story sharing some of it
+        texts.append(shared + rng.sample(pool, len(story) - len(shared)))
+        sets = [neardup.shingles("".join(text)) for text in texts]
+        samples = [neardup.sample(s) for s in sets]
+        for i in range(len(sets) - 1):
+            for k, out in enumerate(neardup.ruled_out(samples[i], samples[i + 1 :]).tolist()):
+                a, b = sets[i], sets[i + 1 + k]
+                if neardup.same_story(a, b):
+                    reprints += 1
+                    assert not out, (i, i + 1 + k)
+                elif 0.2 <= len(np.intersect1d(a, b)) / min(len(a), len(b)) < 0.4:  # sharing a few sentences
+                    near_misses += 1
+                    ruled_out += out
+    assert reprints >= 1000 and near_misses >= 300, (reprints, near_misses)
+    assert ruled_out >= 0.75 * near_misses, (ruled_out, near_misses)
+
+
+def test_index_rows_without_a_sample_are_compared_by_their_text(db):
+    """Rows indexed before schema version 9 have no sample: their candidates are compared as before."""
+    original = store(db, "\n".join(UNIFORMS_XIANNING))
+    other = store(db, "\n".join(UNIFORMS_XIANGYANG), source_id=4)
+    db.execute("UPDATE article_minhash SET sample = NULL")
+    truncated = store(db, "\n".join(UNIFORMS_XIANNING[:2] + ["（未完）"]), source_id=2)
+    assert cluster_of(db, truncated) == cluster_of(db, original) != cluster_of(db, other)
+    clusters.assign_cluster(db, original)  # unchanged text: the missing sample is filled in
+    missing = db.execute("SELECT article_id FROM article_minhash WHERE sample IS NULL").fetchall()
+    assert missing == [(other,)]
+    row = db.execute("SELECT shingles, sample FROM article_minhash WHERE article_id = ?", (original,)).fetchone()
+    assert len(row[1]) == 4 * row[0] > 0
+
+
+def test_pairwise_ruling_out_agrees_with_one_against_many():
+    rng, pool = random.Random(9), _seed_clauses()
+    stories = [rng.sample(pool, rng.randint(3, 40)) for _ in range(30)]
+    texts = [s[: rng.randint(1, len(s))] + rng.sample(pool, rng.randint(0, 10)) for s in stories for _ in range(3)]
+    samples = [neardup.sample(neardup.shingles("".join(t))) for t in texts] + [np.empty(0, dtype=np.uint32)]
+    first, second = np.triu_indices(len(samples), 1)
+    expected = np.concatenate([neardup.ruled_out(samples[i], samples[i + 1 :]) for i in range(len(samples) - 1)])
+    assert expected.any() and not expected.all()
+    assert (neardup.ruled_out_pairs(samples, first, second) == expected).all()
+    order = np.random.default_rng(1).permutation(len(first))  # any order of pairs
+    assert (neardup.ruled_out_pairs(samples, first[order], second[order]) == expected[order]).all()
