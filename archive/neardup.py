@@ -25,7 +25,7 @@ shingles chosen by value (Broder's "mod m": kept when the low bits of the
 fingerprint are zero).  The choice depends on the shingle alone, so two texts
 keep the same share of what they have in common and the sampled sets estimate
 the similarity of the full sets without bias.  Changing any constant here
-requires ``archive.clusters.rebuild``.
+requires ``archive.cluster_rebuild.rebuild``.
 
 The signature is datasketch's ``MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)``
 computed here in numpy (same permutations, same values; tests compare the two):

@@ -218,13 +218,13 @@ def _v4_page_validators(conn: sqlite3.Connection) -> None:
 def _v5_reprints_and_versions(conn: sqlite3.Connection) -> None:
     """Reprint clusters (with their persistent LSH index) and article versions; existing archives are
     backfilled so the first edit after the upgrade has a version 1 to diff against."""
-    from archive import clusters, versions
+    from archive import cluster_rebuild, clusters, versions
 
     clusters.ensure_tables(conn)
     versions.ensure_tables(conn)
     versions.backfill(conn)
     if conn.execute("select exists (select 1 from articles)").fetchone()[0]:  # a new archive has none to cluster
-        clusters.rebuild(conn)
+        cluster_rebuild.rebuild(conn)
 
 
 def _v6_story_lookup(conn: sqlite3.Connection) -> None:
@@ -246,11 +246,11 @@ def _v7_date_ordered_index(conn: sqlite3.Connection) -> None:
 def _v9_reprint_samples(conn: sqlite3.Connection) -> None:
     """``article_minhash.sample``: the sampled shingles, which rule out most unsure reprint candidates without
     reading their texts.  Filled by recomputing the clusters (the same ones, bar a chance of 1e-6 per pair)."""
-    from archive import clusters
+    from archive import cluster_rebuild, clusters
 
     clusters.ensure_tables(conn)
     if conn.execute("select exists (select 1 from article_minhash where sample is null)").fetchone()[0]:
-        clusters.rebuild(conn)
+        cluster_rebuild.rebuild(conn)
 
 
 MIGRATIONS = (

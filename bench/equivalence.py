@@ -236,7 +236,7 @@ def warc_records(raw_pages) -> list:
 
 def clusters_section(records: dict) -> dict:
     """Cluster every record with a body in a scratch archive, update a tenth of them, then rebuild."""
-    from archive import clusters
+    from archive import cluster_rebuild, clusters
 
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.executescript("""
@@ -272,7 +272,7 @@ def clusters_section(records: dict) -> dict:
                 "SELECT band, hex(bucket), article_id FROM lsh_bands ORDER BY 1, 2, 3").fetchall()).encode()).hexdigest(),
         }
     incremental = state()
-    count = clusters.rebuild(conn)
+    count = cluster_rebuild.rebuild(conn)
     return {"assigned": order, "incremental": incremental, "rebuilt": state(), "count": count}
 
 

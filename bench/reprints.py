@@ -44,7 +44,7 @@ import opencc
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from archive import clusters  # noqa: E402
+from archive import cluster_rebuild, clusters  # noqa: E402
 
 T2S, S2T = opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
 PINYIN = re.compile(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]+\)")
@@ -277,7 +277,7 @@ def main(argv=None) -> int:
         for size in sizes:
             conn = build_db(Path(tmp) / f"a{size}.db", articles[:size], generator.sources)
             wall, cpu = time.perf_counter(), time.process_time()
-            clusters.rebuild(conn)
+            cluster_rebuild.rebuild(conn)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             quality = score(conn, articles[:size])
             load = os.getloadavg()[0]

@@ -10,7 +10,7 @@ import numpy as np
 import opencc
 import pytest
 
-from archive import clusters, neardup
+from archive import cluster_rebuild, clusters, neardup
 
 S2T, T2S = opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
@@ -180,7 +180,7 @@ def archive_of(size):
     alphabet = sorted(set("".join(UNIFORMS_XIANNING + UNIFORMS_XIANGYANG + ELEVATORS)))
     conn.executemany("INSERT INTO articles (body_simplified, published_at) VALUES (?, '2024-01-01')",
                      [(random_story(rng, alphabet),) for _ in range(size)])
-    clusters.rebuild(conn)
+    cluster_rebuild.rebuild(conn)
     conn.commit()
     return conn
 
@@ -214,7 +214,7 @@ def test_rebuild_agrees_with_one_by_one_assignment(db):
               "\n".join(ELEVATORS), "\n".join(UNIFORMS_XIANNING[:3])]
     ids = [store(db, body, source_id=1 + i % 3) for i, body in enumerate(bodies)]
     one_by_one = [cluster_of(db, a) for a in ids]
-    assert clusters.rebuild(db) == 3
+    assert cluster_rebuild.rebuild(db) == 3
     rebuilt = [cluster_of(db, a) for a in ids]
     same = lambda labels: [[x == y for y in labels] for x in labels]  # noqa: E731
     assert same(one_by_one) == same(rebuilt)
@@ -235,12 +235,12 @@ def test_works_on_the_stores_autocommit_connection_and_commits(tmp_path):
     clusters.assign_cluster(conn, 2)
     other = sqlite3.connect(path)
     assert other.execute("SELECT cluster_id FROM articles ORDER BY id").fetchall() == [(1,), (1,)]
-    assert clusters.rebuild(conn) == 1 and not conn.in_transaction
+    assert cluster_rebuild.rebuild(conn) == 1 and not conn.in_transaction
     assert other.execute("SELECT size FROM clusters").fetchall() == [(2,)]
 
 
 def test_rebuild_of_an_empty_archive(db):
-    assert clusters.rebuild(db) == 0
+    assert cluster_rebuild.rebuild(db) == 0
     assert db.execute("SELECT count(*) FROM lsh_bands").fetchone()[0] == 0
 
 
@@ -338,7 +338,7 @@ def test_parts_are_numbered_as_scipys_components():
     for _ in range(300):
         count = rng.randint(1, 10)
         edges = [(i, k) for i in range(count) for k in range(i + 1, count) if rng.random() < 0.25]
-        _, labels = clusters._components(count, np.array(edges, dtype=np.int64).reshape(-1, 2))
+        _, labels = cluster_rebuild._components(count, np.array(edges, dtype=np.int64).reshape(-1, 2))
         assert clusters._parts(count, edges) == labels.tolist()
 
 
