@@ -17,7 +17,7 @@ article pages of bench/throughput.py's generated site:
 * ``crawl``: the downloader-middleware and spider decisions per fetched page
   (binary sniffing, encoding, challenge check, links, attachments), plus
   binary sniffing of random byte strings;
-* ``clusters``: reprint clusters and MinHash signatures after adding every
+* ``clusters``: reprint clusters, MinHash signatures and samples after adding every
   record to a scratch archive one by one, updating some, and a full rebuild.
 
 Run ``dump`` before and after a change (same arguments) and ``compare``: the
@@ -268,6 +268,8 @@ def clusters_section(records: dict) -> dict:
             "clusters": conn.execute("SELECT * FROM clusters ORDER BY id").fetchall(),
             "minhash": [(a, n, sig.hex()) for a, n, sig in
                         conn.execute("SELECT article_id, shingles, signature FROM article_minhash ORDER BY article_id")],
+            "samples": hashlib.sha256(repr(conn.execute(
+                "SELECT article_id, hex(sample) FROM article_minhash ORDER BY article_id").fetchall()).encode()).hexdigest(),
             "bands": hashlib.sha256(repr(conn.execute(
                 "SELECT band, hex(bucket), article_id FROM lsh_bands ORDER BY 1, 2, 3").fetchall()).encode()).hexdigest(),
         }
