@@ -32,7 +32,6 @@ from archive.neardup import (
     ROWS,
     ruled_out_pairs,
     same_story,
-    sample,
     signature,
     triage,
 )
@@ -99,17 +98,17 @@ def rebuild(db) -> int:
     # body only where body_simplified is missing: half the text to read and decode
     texts = "SELECT CASE WHEN COALESCE(a.body_simplified, '') = '' THEN a.body END, a.body_simplified,"
     rows = conn.execute(_MEMBER_SQL.replace("SELECT", texts, 1) + " ORDER BY a.id")
-    members, sets, sigs, sizes = [], [], [], []
+    members, sets, sigs, samples = [], [], [], []
     for row in rows:
         fingerprints = _article_shingles(row[0], row[1])
-        sig, n = signature(fingerprints)
+        sig, kept = signature(fingerprints)
         members.append(_member(row[2:]))
         sets.append(fingerprints)
         sigs.append(sig)
-        sizes.append(n)
+        samples.append(kept)
     count = len(members)
     sigs = np.stack(sigs) if sigs else np.empty((0, NUM_PERM), dtype=np.uint32)
-    sizes = np.array(sizes, dtype=np.int64)
+    sizes = np.array([len(kept) for kept in samples], dtype=np.int64)
     indexed = np.flatnonzero(sizes >= MIN_SHINGLES)
     bands = [sigs[indexed, b * ROWS : (b + 1) * ROWS].astype("<u4") for b in range(BANDS)]
     orders = [_buckets(values) for values in bands]
@@ -121,7 +120,6 @@ def rebuild(db) -> int:
     for lo in range(0, len(pairs), 100_000):
         i, j = pairs[lo : lo + 100_000, 0], pairs[lo : lo + 100_000, 1]
         codes[lo : lo + 100_000] = triage(sigs[i], sizes[i], sigs[j], sizes[j])
-    samples = [sample(fingerprints) for fingerprints in sets]
     unsure = np.flatnonzero(codes == CHECK)
     for lo in range(0, len(unsure), 20_000):
         chunk = unsure[lo : lo + 20_000]

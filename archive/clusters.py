@@ -50,7 +50,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from archive.neardup import (
-    ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, RecentSets, band_keys, ruled_out, same_story, sample,
+    ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, RecentSets, band_keys, ruled_out, same_story,
     shingle_sets, signature, triage,
 )
 
@@ -229,34 +229,38 @@ class _Texts:
         return self.cache[article_id]
 
 
-def _load_signatures(conn, ids) -> list[tuple[int, int, np.ndarray, bytes | None]]:
+def _rows_in(conn, select: str, ids: list[int]) -> list[tuple]:
+    """The rows of ``select`` (which ends in ``IN``) for ``ids``, in one statement; none for no ids."""
+    return conn.execute(f"{select} ({','.join('?' * len(ids))})", ids).fetchall() if ids else []
+
+
+def _load_signatures(conn, ids: list[int]) -> list[tuple[int, int, np.ndarray, bytes | None]]:
     """(article_id, sampled shingles, signature, sample) of indexed articles among ``ids``."""
-    marks = ",".join("?" * len(ids))
-    rows = conn.execute(
-        f"SELECT article_id, shingles, signature, sample FROM article_minhash WHERE article_id IN ({marks})",
-        list(ids),
-    ).fetchall()
+    rows = _rows_in(conn, "SELECT article_id, shingles, signature, sample FROM article_minhash WHERE article_id IN",
+                    ids)
     return [(r[0], r[1], np.frombuffer(r[2], dtype="<u4"), r[3]) for r in rows]
 
 
-def _rule_out(codes: list[int], own: np.ndarray, samples: list[bytes | None]) -> list[int]:
+def _rule_out(codes: list[int], own: np.ndarray, samples: list[np.ndarray | None]) -> list[int]:
     """``codes`` with the CHECK pairs that the samples rule out (``neardup.ruled_out``) turned to REJECT;
-    ``samples[k]`` is the candidate's stored sample, None for an index row without one (its text is compared)."""
+    ``samples[k]`` is the candidate's sample, None for an index row without one (its text is compared)."""
     unsure = [k for k, code in enumerate(codes) if code == CHECK and samples[k] is not None]
     if unsure:
-        theirs = [np.frombuffer(samples[k], dtype="<u4") for k in unsure]
-        for k, out in zip(unsure, ruled_out(own, theirs).tolist()):
+        for k, out in zip(unsure, ruled_out(own, [samples[k] for k in unsure]).tolist()):
             if out:
                 codes[k] = REJECT
     return codes
 
 
+def _sample(blob: bytes | None) -> np.ndarray | None:
+    """A stored sample as an array (None: an index row written before schema version 9)."""
+    return None if blob is None else np.frombuffer(blob, dtype="<u4")
+
+
 def _stored_samples(conn, ids: list[int]) -> dict[int, bytes | None]:
     """The stored samples of those of ``ids`` that are indexed (read apart from the signatures: only the few
     candidates a signature leaves unsure need one)."""
-    marks = ",".join("?" * len(ids))
-    return dict(conn.execute(f"SELECT article_id, sample FROM article_minhash WHERE article_id IN ({marks})", ids)
-                .fetchall()) if ids else {}
+    return dict(_rows_in(conn, "SELECT article_id, sample FROM article_minhash WHERE article_id IN", ids))
 
 
 def _signatures(blobs: list[bytes]) -> np.ndarray:
@@ -270,8 +274,7 @@ def _signatures(blobs: list[bytes]) -> np.ndarray:
 def _articles(conn, columns: str, ids: list[int]) -> list[tuple]:
     """``columns`` of those of ``ids`` that are articles (``cluster_id`` comes after the text in the row, so
     reading it walks through the text's overflow pages: asked only for candidates a signature does not rule out)."""
-    marks = ",".join("?" * len(ids))
-    return conn.execute(f"SELECT {columns} FROM articles WHERE id IN ({marks})", ids).fetchall() if ids else []
+    return _rows_in(conn, f"SELECT {columns} FROM articles WHERE id IN", ids)
 
 
 def _unindex(conn, article_id: int, old_cluster: int | None, old_signature: bytes | None) -> None:
@@ -293,16 +296,16 @@ def _unindex(conn, article_id: int, old_cluster: int | None, old_signature: byte
         return  # in no cluster (a new article): nothing to leave, and no row to rewrite
     conn.execute("UPDATE articles SET cluster_id = NULL WHERE id = ?", (article_id,))
     rest = [r[0] for r in conn.execute("SELECT id FROM articles WHERE cluster_id = ?", (old_cluster,))]
-    loaded = _load_signatures(conn, rest) if rest else []
+    loaded = _load_signatures(conn, rest)
     if len(loaded) > 1:
         texts, edges = _Texts(conn), []
         sigs = np.stack([sig for _, _, sig, _ in loaded])
         sizes = np.array([n for _, n, _, _ in loaded])
-        samples = [blob for _, _, _, blob in loaded]
+        samples = [_sample(blob) for _, _, _, blob in loaded]
         for i in range(len(loaded) - 1):
             codes = triage(sigs[i], sizes[i], sigs[i + 1 :], sizes[i + 1 :]).tolist()
             if samples[i] is not None:
-                codes = _rule_out(codes, np.frombuffer(samples[i], dtype="<u4"), samples[i + 1 :])
+                codes = _rule_out(codes, samples[i], samples[i + 1 :])
             for offset, code in enumerate(codes):
                 k = i + 1 + offset
                 if code == ACCEPT or code == CHECK and same_story(texts[loaded[i][0]], texts[loaded[k][0]]):
@@ -334,19 +337,20 @@ def assign_cluster(db, article_id: int) -> int:
         if row is None:
             raise KeyError(f"no article {article_id}")
         fingerprints = _article_shingles(row[0], row[1])
-        sig, n = signature(fingerprints)
+        sig, own = signature(fingerprints)
         if row[2] is not None and row[3] is not None and row[3] == sig.astype("<u4").tobytes():
             if row[4]:  # indexed before schema version 9
                 conn.execute("UPDATE article_minhash SET sample = ? WHERE article_id = ?",
-                             (sample(fingerprints).astype("<u4").tobytes(), article_id))
+                             (own.astype("<u4").tobytes(), article_id))
             _refresh_cluster(conn, row[2])  # same text: dates or sources may still have changed
             return row[2]
         _unindex(conn, article_id, row[2], row[3])
-        return _index(conn, article_id, fingerprints, sig, n)
+        return _index(conn, article_id, fingerprints, sig, own)
 
 
-def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, n: int) -> int:
-    own = sample(fingerprints)
+def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, own: np.ndarray) -> int:
+    """Index a new or changed article and join it to its cluster; ``own`` is its sample (``neardup.signature``)."""
+    n = len(own)
     conn.execute("INSERT INTO article_minhash (article_id, shingles, signature, sample) VALUES (?, ?, ?, ?)",
                  (article_id, n, sig.astype("<u4").tobytes(), own.astype("<u4").tobytes()))
     clusters: set[int] = set()
@@ -356,7 +360,7 @@ def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, n: 
         if loaded:
             codes = triage(sig, n, _signatures([r[2] for r in loaded]), [r[1] for r in loaded]).tolist()
             stored = _stored_samples(conn, [r[0] for r, code in zip(loaded, codes) if code == CHECK])
-            codes = _rule_out(codes, own, [stored.get(r[0]) for r in loaded])
+            codes = _rule_out(codes, own, [_sample(stored.get(r[0])) for r in loaded])
             # Triage rows are independent, so index rows of deleted articles may take part; they get no cluster.
             sure = [r[0] for r, code in zip(loaded, codes) if code == ACCEPT]
             clusters = {c for _, c in _articles(conn, "id, cluster_id", sure) if c is not None}

@@ -242,8 +242,8 @@ def sample(fingerprints: np.ndarray) -> np.ndarray:
     return fingerprints[(fingerprints & SAMPLE_MASK) == 0]
 
 
-def signature(fingerprints: np.ndarray) -> tuple[np.ndarray, int]:
-    """datasketch MinHash (uint32[NUM_PERM]) of the sampled shingles, and how many were sampled.
+def signature(fingerprints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch MinHash (uint32[NUM_PERM]) of the sampled shingles, and those shingles (``sample``).
 
     datasketch computes ``min((v * a + b) % (2**61 - 1) & (2**32 - 1))`` over the values ``v`` in uint64
     (the product wrapping at 2**64); so does this, reducing modulo the Mersenne prime with shifts.
@@ -260,7 +260,7 @@ def signature(fingerprints: np.ndarray) -> tuple[np.ndarray, int]:
         np.minimum(values, values - _MERSENNE, out=values)  # subtract it once where due (else it wraps, larger)
         values &= _MAX_HASH
         np.minimum(result, values.min(axis=0), out=result)
-    return result.astype(np.uint32), len(kept)
+    return result.astype(np.uint32), kept
 
 
 def band_keys(sig: np.ndarray) -> list[bytes]:
@@ -311,18 +311,18 @@ def ruled_out(sample_a: np.ndarray, samples_b: list[np.ndarray]) -> np.ndarray:
 
 def ruled_out_pairs(samples: list[np.ndarray], first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """``ruled_out(samples[first[k]], [samples[second[k]]])`` for every k, vectorised (the full rebuild)."""
-    sizes = np.array([len(s) for s in samples], dtype=np.int64)
     owners = np.unique(first)
+    owner_sizes = np.array([len(samples[o]) for o in owners.tolist()], dtype=np.int64)
     keys = np.concatenate([samples[o] for o in owners] + [np.empty(0, dtype=np.uint32)]).astype(np.uint64)
-    keys |= np.repeat(owners.astype(np.uint64) << np.uint64(32), sizes[owners])  # sorted: by owner, then value
-    lengths = sizes[second]
+    keys |= np.repeat(owners.astype(np.uint64) << np.uint64(32), owner_sizes)  # sorted: by owner, then value
+    lengths = np.array([len(samples[o]) for o in second.tolist()], dtype=np.int64)
     pair_of = np.repeat(np.arange(len(second)), lengths)
     values = np.concatenate([samples[o] for o in second.tolist()] + [np.empty(0, dtype=np.uint32)])
     queries = values.astype(np.uint64) | (first[pair_of].astype(np.uint64) << np.uint64(32))
     found = keys[np.minimum(np.searchsorted(keys, queries), max(len(keys) - 1, 0))] == queries if len(keys) else \
         np.zeros(len(queries), dtype=bool)
     common = np.bincount(pair_of, weights=found, minlength=len(second))
-    return _unlikely(common, sizes[first], lengths)
+    return _unlikely(common, owner_sizes[np.searchsorted(owners, first)], lengths)
 
 
 def _unlikely(common, size_a, size_b) -> np.ndarray:

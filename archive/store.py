@@ -151,7 +151,7 @@ class Archive:
             conn.execute(f"update crawl_runs set finished_at = ?, {sets} where id = ?",
                          [_now(), *counts.values(), run_id])
 
-    def close_run(self, run_id: int, source_id: int, counts: "RunCounts", requests: int = 0) -> None:
+    def close_run(self, run_id: int, source_id: int, counts: RunCounts, requests: int = 0) -> None:
         """Close a run with its counts and mark its source with the run's status."""
         status = counts.status()
         self.set_source_status(source_id, status)
