@@ -7,6 +7,7 @@ OpenCC ``t2s``; the stored body keeps the source's own script.
 """
 from __future__ import annotations
 
+import ctypes
 import re
 import unicodedata
 from functools import lru_cache
@@ -73,7 +74,7 @@ def join_han_spaces(text: str) -> str:
 @lru_cache(maxsize=4096)
 def _char_variants(char: str) -> str:
     """The simplified and traditional forms of one character, itself first."""
-    forms = dict.fromkeys([char, s2t(char), t2s(char)])
+    forms = dict.fromkeys([char, char_s2t(char), char_t2s(char)])
     return "".join(f for f in forms if len(f) == 1)
 
 
@@ -117,10 +118,26 @@ def _han_table(config: str) -> dict[str, str]:
     milliseconds, against a tenth of a second for one call per character.
     """
     chars = han_characters()
-    converted = _converter(config).convert("\n".join(chars)).split("\n")
+    # Cleaning converts whole texts with t2s only; s2t serves this table alone, so its converter and phrase
+    # dictionaries (~27 MB) are dropped once the table is built.
+    kept = config == "t2s"
+    converter = _converter(config) if kept else opencc.OpenCC(config)
+    converted = converter.convert("\n".join(chars)).split("\n")
     if len(converted) != len(chars):  # never seen; fall back to the slow, obviously right way
-        converted = [_converter(config).convert(c) for c in chars]
+        converted = [converter.convert(c) for c in chars]
+    if not kept:
+        del converter
+        _return_freed_memory()
     return dict(zip(chars, converted))
+
+
+def _return_freed_memory() -> None:
+    """Give memory freed by C++ (an OpenCC converter's dictionaries) back to the system: glibc keeps it in
+    the process otherwise, and every cleaning worker would carry it for the whole crawl."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):  # not glibc
+        pass
 
 
 @lru_cache(maxsize=65536)

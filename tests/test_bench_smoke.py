@@ -25,4 +25,9 @@ def test_throughput_benchmark_runs_both_crawlers_over_every_page(tmp_path):
     assert r["bare"]["counted"] == {"articles": 50, "lists": r["list_pages"]}
     assert r["qsnews"]["archived"] == 50
     assert r["ratio"] > 0
+    # The crawl's CPU is split by process: its cleaning worker(s) have their own share, the bare spider has none.
+    assert r["qsnews"]["descendant_cpu_seconds"] and min(r["qsnews"]["descendant_cpu_seconds"]) > 0
+    assert sum(r["qsnews"]["descendant_cpu_seconds"]) < r["qsnews"]["cpu_seconds"]
+    assert r["bare"]["descendant_cpu_seconds"] == []
+    assert "qsnews CPU by process (ms/page): crawl process" in result.stdout
     assert "throughput ratio qsnews / bare" in result.stdout

@@ -1,8 +1,12 @@
+import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from pipelines.script import HAN, both_scripts, compact, fold, is_traditional, join_han_spaces, s2t, t2s
 
+ROOT = Path(__file__).resolve().parent.parent
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
 
 
@@ -77,3 +81,22 @@ def test_han_class_matches_exactly_the_kept_characters():
     pattern = han_class(keep)
     assert [c for c in han_characters() if pattern.fullmatch(c)] == [c for c in han_characters() if keep(c)]
     assert not han_class(lambda c: False).search("质量a")
+
+
+def test_cleaning_keeps_no_s2t_converter():
+    """s2t is needed character by character only (the tables above): its phrase dictionaries (~27 MB) are
+    dropped once the table is built, so every cleaning worker does not carry them through a crawl."""
+    probe = """
+import gc, opencc
+from pipelines.chain import extract_html
+from pipelines.script import both_scripts, is_traditional
+assert both_scripts("来源") == "[来來]源" and is_traditional("湖北省纖維檢驗局推動質量提升")
+record = extract_html("<html><body><h1>質量監督</h1><p>" + "湖北省纖維檢驗局推動質量提升工作。" * 20 + "</p></body></html>",
+                      url="http://www.example.gov.cn/a.html")
+assert record["body"]
+print(sorted(o.config.rsplit("/", 1)[-1] for o in gc.get_objects() if isinstance(o, opencc.OpenCC)))
+"""
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    kept = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert "t2s.json" in kept and "s2t.json" not in kept
