@@ -85,14 +85,15 @@ def test_han_class_matches_exactly_the_kept_characters():
 
 def test_cleaning_keeps_no_s2t_converter():
     """s2t is needed character by character only (the tables above): its phrase dictionaries (~27 MB) are
-    dropped once the table is built, so every cleaning worker does not carry them through a crawl."""
+    dropped once the table is built, so no cleaning worker carries them through a crawl."""
     probe = """
 import gc, opencc
 from pipelines.chain import extract_html
 from pipelines.script import both_scripts, is_traditional
 assert both_scripts("来源") == "[来來]源" and is_traditional("湖北省纖維檢驗局推動質量提升")
-record = extract_html("<html><body><h1>質量監督</h1><p>" + "湖北省纖維檢驗局推動質量提升工作。" * 20 + "</p></body></html>",
-                      url="http://www.example.gov.cn/a.html")
+body = "湖北省纖維檢驗局推動質量提升工作。" * 20
+page = "<html><body><h1>質量監督</h1><p>" + body + "</p></body></html>"
+record = extract_html(page, url="http://www.example.gov.cn/a.html")
 assert record["body"]
 print(sorted(o.config.rsplit("/", 1)[-1] for o in gc.get_objects() if isinstance(o, opencc.OpenCC)))
 """
