@@ -15,7 +15,9 @@ import numpy as np
 
 from archive.clusters import (
     _MEMBER_SQL,
+    _TEXT_SQL,
     _article_shingles,
+    _conn,
     _member,
     _summary,
     _transaction,
@@ -93,11 +95,10 @@ def rebuild(db) -> int:
     clustered one by one.  (An article *updated* meanwhile keeps the text read
     first until its next ``assign_cluster``.)
     """
-    conn = getattr(db, "conn", db)
+    conn = _conn(db)
     ensure_tables(conn)
-    # body only where body_simplified is missing: half the text to read and decode
-    texts = "SELECT CASE WHEN COALESCE(a.body_simplified, '') = '' THEN a.body END, a.body_simplified,"
-    rows = conn.execute(_MEMBER_SQL.replace("SELECT", texts, 1) + " ORDER BY a.id")
+    # body only where body_simplified is missing (_TEXT_SQL): half the text to read and decode
+    rows = conn.execute(_MEMBER_SQL.replace("SELECT", f"SELECT {_TEXT_SQL},", 1) + " ORDER BY a.id")
     members, sets, sigs, samples = [], [], [], []
     for row in rows:
         fingerprints = _article_shingles(row[0], row[1])

@@ -400,8 +400,8 @@ def _verified(fingerprints: np.ndarray, rows: list[tuple], matched: set[int]) ->
 
 
 def _parts(count: int, edges: list[tuple[int, int]]) -> list[int]:
-    """``_components``' labels for a small graph, without scipy (~50 MB) in the process that stores articles:
-    union-find, parts numbered in the order of their first node, as scipy numbers them."""
+    """``cluster_rebuild._components``' labels for a small graph, without scipy (~50 MB) in the process that
+    stores articles: union-find, parts numbered in the order of their first node, as scipy numbers them."""
     parent = list(range(count))
 
     def root(node):

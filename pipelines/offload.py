@@ -1,8 +1,9 @@
 """Cleaning and archiving off the reactor: worker processes that clean pages and write them in batches.
 
 Why: the cleaning chain and the archive write (several ms a page together)
-ran on the Twisted reactor, which fetched nothing meanwhile.  With QSNEWS_CLEAN_WORKERS > 0 the reactor only hands each item to
-a worker (``Pool.submit``) and hears back once it is archived.
+ran on the Twisted reactor, which fetched nothing meanwhile.  With
+QSNEWS_CLEAN_WORKERS > 0 the reactor only hands each item to a worker
+(``Pool.submit``) and hears back once it is archived.
 
 * Workers are fresh interpreters (``python -m pipelines.offload``), never
   forks of the process running the reactor.  They get each source's cleaning
