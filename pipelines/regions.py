@@ -28,10 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import opencc
-
 from pipelines.document import Document
-from pipelines.script import fold
+from pipelines.script import fold, t2s
 
 DATA = Path(__file__).parent / "data" / "divisions.json.gz"
 NATIONAL = "000000"
@@ -229,11 +227,6 @@ def _starts() -> re.Pattern:
     return re.compile(f"[{firsts}](?=[{seconds}])")
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
 # Pinyin glosses some pages put after characters: 质(zhì)监局.
 _PINYIN = re.compile(r"\([a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňḿ]{1,7}\)")
 
@@ -246,7 +239,7 @@ def normalize(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text)
     if "(" not in folded:
         return fold(text)
-    return _t2s().convert(_PINYIN.sub("", folded))
+    return t2s(_PINYIN.sub("", folded))
 
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
