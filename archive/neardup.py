@@ -304,7 +304,7 @@ def ruled_out(sample_a: np.ndarray, samples_b: list[np.ndarray]) -> np.ndarray:
     values = np.concatenate(samples_b) if len(samples_b) else np.empty(0, dtype=np.uint32)
     if not len(sample_a) or not len(values):
         return np.zeros(len(samples_b), dtype=bool)
-    found = sample_a[np.minimum(np.searchsorted(sample_a, values), len(sample_a) - 1)] == values
+    found = _in_sorted(sample_a, values)
     common = np.bincount(np.repeat(np.arange(len(sizes)), sizes), weights=found, minlength=len(sizes))
     return _unlikely(common, len(sample_a), sizes)
 
@@ -319,10 +319,16 @@ def ruled_out_pairs(samples: list[np.ndarray], first: np.ndarray, second: np.nda
     pair_of = np.repeat(np.arange(len(second)), lengths)
     values = np.concatenate([samples[o] for o in second.tolist()] + [np.empty(0, dtype=np.uint32)])
     queries = values.astype(np.uint64) | (first[pair_of].astype(np.uint64) << np.uint64(32))
-    found = keys[np.minimum(np.searchsorted(keys, queries), max(len(keys) - 1, 0))] == queries if len(keys) else \
-        np.zeros(len(queries), dtype=bool)
+    found = _in_sorted(keys, queries)
     common = np.bincount(pair_of, weights=found, minlength=len(second))
     return _unlikely(common, owner_sizes[np.searchsorted(owners, first)], lengths)
+
+
+def _in_sorted(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Per query: whether it is one of the sorted ``keys`` (one binary search for all)."""
+    if not len(keys):
+        return np.zeros(len(queries), dtype=bool)
+    return keys[np.minimum(np.searchsorted(keys, queries), len(keys) - 1)] == queries
 
 
 def _unlikely(common, size_a, size_b) -> np.ndarray:

@@ -388,17 +388,15 @@ def _implausible_han(traditional: bool) -> re.Pattern:
 
 def _mostly_mojibake(text: str, traditional: bool | None = None) -> bool:
     """Whether so many Han characters are rare or of the wrong script that the text cannot be prose."""
-    if traditional is not None:  # clean text has no implausible character at all: then nothing else to count
-        implausible = len(_implausible_han(traditional).findall(text))
-        if not implausible:
+    if traditional is None:
+        if count_han(text) < 6:  # too short to judge: spare guessing the script
             return False
-        han = count_han(text)
-        return han >= 6 and implausible > _MOJIBAKE_SHARE * han
-    han = count_han(text)
-    if han < 6:
+        traditional = is_traditional(text)
+    implausible = len(_implausible_han(traditional).findall(text))
+    if not implausible:  # clean text has no implausible character at all: then nothing else to count
         return False
-    traditional = is_traditional(text)
-    return len(_implausible_han(traditional).findall(text)) > _MOJIBAKE_SHARE * han
+    han = count_han(text)
+    return han >= 6 and implausible > _MOJIBAKE_SHARE * han
 
 
 def _rebuilt(paragraph: Paragraph, text: str, kind: str = "body", reason: str | None = None) -> Paragraph:
