@@ -37,6 +37,7 @@ from archive.neardup import (
     signature,
     triage,
 )
+from archive.signature_cache import forget
 
 BIG_BUCKET = 32  # all pairs of a smaller bucket are verified, a star and a chain of a bigger one
 
@@ -134,6 +135,7 @@ def rebuild(db) -> int:
     for position, label in enumerate(labels.tolist()):
         groups.setdefault(label, []).append(position)
     with _transaction(conn):
+        forget(conn)  # a cache of the index this connection has elsewhere (the store's) would be stale
         for table in ("clusters", "article_minhash", "lsh_bands"):
             conn.execute(f"DELETE FROM {table}")
         cluster_rows, article_rows = [], []

@@ -10,10 +10,13 @@ cluster, and an article matching two clusters merges them.
 The LSH index lives in SQLite (``lsh_bands``, one row per article and band) so
 that adding an article is BANDS primary-key lookups plus its candidates: the cost
 grows with how many stored articles resemble it, not with the archive's size as
-such.  ``archive.cluster_rebuild.rebuild`` recomputes everything in bulk.
+such.  The candidates' index rows are most of that cost (~100–220 of them an
+article at 10k articles): the store keeps them in memory (``archive.signature_cache``,
+bounded) and then reads only their ids.  ``archive.cluster_rebuild.rebuild``
+recomputes everything in bulk.
 
-The store calls ``assign_cluster(conn, article_id)`` after storing a new article or
-changing one, inside its own transaction (both join an open one); ``cluster_rebuild.rebuild(conn)``
+The store calls ``assign_cluster(conn, article_id, signatures)`` after storing a new article
+or changing one, inside its own transaction (both join an open one); ``cluster_rebuild.rebuild(conn)``
 after a change of ``archive.neardup``'s constants or to repair.
 
 Schema additions (the store's migration should own them; ``ensure_tables``
@@ -50,9 +53,10 @@ from contextlib import contextmanager
 import numpy as np
 
 from archive.neardup import (
-    ACCEPT, BANDS, CHECK, MIN_SHINGLES, NUM_PERM, REJECT, RecentSets, band_keys, ruled_out, same_story,
-    shingle_sets, signature, triage,
+    ACCEPT, CHECK, MIN_SHINGLES, REJECT, RecentSets, band_keys, ruled_out, same_story, shingle_sets, signature,
+    triage,
 )
+from archive.signature_cache import SignatureCache, candidates, forget
 
 KIND_RANK = {"bureau": 0, "portal": 1, "mirror": 2}
 
@@ -211,11 +215,6 @@ def _new_cluster(conn) -> int:
     return conn.execute("INSERT INTO clusters (size) VALUES (0)").lastrowid
 
 
-# The index rows of the articles sharing a bucket with a signature: one statement, ``IN`` drops repeats.
-_CANDIDATE_ROWS_SQL = "SELECT article_id, shingles, signature FROM article_minhash WHERE article_id IN ({})".format(
-    " UNION ALL ".join(["SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ?"] * BANDS))
-
-
 class _Texts:
     """Exact shingle sets of stored articles, read only when a MinHash estimate is not conclusive."""
 
@@ -263,27 +262,21 @@ def _stored_samples(conn, ids: list[int]) -> dict[int, bytes | None]:
     return dict(_rows_in(conn, "SELECT article_id, sample FROM article_minhash WHERE article_id IN", ids))
 
 
-def _signatures(blobs: list[bytes]) -> np.ndarray:
-    """Stored signatures as one (len(blobs), NUM_PERM) array."""
-    joined = b"".join(blobs)
-    if len(joined) == 4 * NUM_PERM * len(blobs):
-        return np.frombuffer(joined, dtype="<u4").reshape(len(blobs), NUM_PERM)
-    return np.stack([np.frombuffer(blob, dtype="<u4") for blob in blobs])  # malformed rows fail as they did
-
-
 def _articles(conn, columns: str, ids: list[int]) -> list[tuple]:
     """``columns`` of those of ``ids`` that are articles (``cluster_id`` comes after the text in the row, so
     reading it walks through the text's overflow pages: asked only for candidates a signature does not rule out)."""
     return _rows_in(conn, f"SELECT {columns} FROM articles WHERE id IN", ids)
 
 
-def _unindex(conn, article_id: int, old_cluster: int | None, old_signature: bytes | None) -> None:
+def _unindex(conn, article_id: int, old_cluster: int | None, old_signature: bytes | None,
+             signatures: SignatureCache | None) -> None:
     """Take an article out of the index and out of its cluster.
 
     The remaining members are re-joined among themselves, because the article may
     have been the only bridge between two groups: those then become two clusters.
     Cost: the square of the cluster's size, never the archive's.  ``old_cluster`` and
-    ``old_signature`` are the article's ``cluster_id`` and index row as the caller read them.
+    ``old_signature`` are the article's ``cluster_id`` and index row as the caller read them;
+    ``signatures``, the connection's cache if any.
     """
     if old_signature is not None:
         keys = band_keys(np.frombuffer(old_signature, dtype="<u4"))
@@ -292,6 +285,8 @@ def _unindex(conn, article_id: int, old_cluster: int | None, old_signature: byte
             [(b, key, article_id) for b, key in enumerate(keys)],
         )
         conn.execute("DELETE FROM article_minhash WHERE article_id = ?", (article_id,))
+        if signatures is not None:
+            signatures.drop(article_id)
     if old_cluster is None:
         return  # in no cluster (a new article): nothing to leave, and no row to rewrite
     conn.execute("UPDATE articles SET cluster_id = NULL WHERE id = ?", (article_id,))
@@ -321,17 +316,23 @@ def _unindex(conn, article_id: int, old_cluster: int | None, old_signature: byte
     _refresh_cluster(conn, old_cluster)
 
 
-def assign_cluster(db, article_id: int) -> int:
+def assign_cluster(db, article_id: int, signatures: SignatureCache | None = None) -> int:
     """Put a newly stored or updated article into its cluster and return the cluster id.
 
     Call after every article insert, and after every update of its body or of the
     fields the cluster row shows (published_at, source).  Cost: BANDS index
     lookups, the candidates' signatures (and texts, when estimates are not
-    conclusive), and the members of the clusters it touches.
+    conclusive), and the members of the clusters it touches.  ``signatures``:
+    the connection's cache of index rows, the same one for every call on it
+    (``archive.signature_cache``); without one the rows are read each time.
     """
     conn = _conn(db)
     ensure_tables(conn)
     with _transaction(conn):
+        if signatures is None:
+            forget(conn)  # the index may change under a cache this connection has elsewhere
+        else:
+            signatures.sync(conn)
         row = conn.execute(f"SELECT {_TEXT_SQL}, cluster_id, m.signature, m.sample IS NULL FROM articles"
                            " LEFT JOIN article_minhash m ON m.article_id = id WHERE id = ?", (article_id,)).fetchone()
         if row is None:
@@ -344,27 +345,30 @@ def assign_cluster(db, article_id: int) -> int:
                              (own.astype("<u4").tobytes(), article_id))
             _refresh_cluster(conn, row[2])  # same text: dates or sources may still have changed
             return row[2]
-        _unindex(conn, article_id, row[2], row[3])
-        return _index(conn, article_id, fingerprints, sig, own)
+        _unindex(conn, article_id, row[2], row[3], signatures)
+        return _index(conn, article_id, fingerprints, sig, own, signatures)
 
 
-def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, own: np.ndarray) -> int:
+def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, own: np.ndarray,
+           signatures: SignatureCache | None) -> int:
     """Index a new or changed article and join it to its cluster; ``own`` is its sample (``neardup.signature``)."""
-    n = len(own)
+    n, blob = len(own), sig.astype("<u4").tobytes()
     conn.execute("INSERT INTO article_minhash (article_id, shingles, signature, sample) VALUES (?, ?, ?, ?)",
-                 (article_id, n, sig.astype("<u4").tobytes(), own.astype("<u4").tobytes()))
+                 (article_id, n, blob, own.astype("<u4").tobytes()))
+    if signatures is not None:
+        signatures.put(article_id, n, blob)
     clusters: set[int] = set()
     if n >= MIN_SHINGLES:
         keys = band_keys(sig)
-        loaded = conn.execute(_CANDIDATE_ROWS_SQL, [v for b, key in enumerate(keys) for v in (b, key)]).fetchall()
-        if loaded:
-            codes = triage(sig, n, _signatures([r[2] for r in loaded]), [r[1] for r in loaded]).tolist()
-            stored = _stored_samples(conn, [r[0] for r, code in zip(loaded, codes) if code == CHECK])
-            codes = _rule_out(codes, own, [_sample(stored.get(r[0])) for r in loaded])
+        ids, sizes, sigs = candidates(conn, keys, signatures)
+        if ids:
+            codes = triage(sig, n, sigs, sizes).tolist()
+            stored = _stored_samples(conn, [i for i, code in zip(ids, codes) if code == CHECK])
+            codes = _rule_out(codes, own, [_sample(stored.get(i)) for i in ids])
             # Triage rows are independent, so index rows of deleted articles may take part; they get no cluster.
-            sure = [r[0] for r, code in zip(loaded, codes) if code == ACCEPT]
+            sure = [i for i, code in zip(ids, codes) if code == ACCEPT]
             clusters = {c for _, c in _articles(conn, "id, cluster_id", sure) if c is not None}
-            unsure = [r[0] for r, code in zip(loaded, codes) if code == CHECK]
+            unsure = [i for i, code in zip(ids, codes) if code == CHECK]
             clusters |= _verified(fingerprints, _articles(conn, f"cluster_id, {_TEXT_SQL}", unsure), clusters)
         conn.executemany("INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?, ?, ?)",
                          [(b, key, article_id) for b, key in enumerate(keys)])

@@ -67,7 +67,16 @@ class Archive:
         self.conn = connect(self.path)
         schema.migrate(self.conn)
         self._index_later = False  # True while store_batch indexes its new articles itself
+        self._signatures = None  # see _signature_cache
         search.register_functions(self.conn, index_later=lambda: self._index_later)
+
+    def _signature_cache(self):
+        """This connection's cache of reprint candidates' index rows (``archive.signature_cache``), made when
+        the first article is stored: it needs numpy, which a crawl process whose workers write never loads."""
+        if self._signatures is None:
+            from archive.signature_cache import SignatureCache
+            self._signatures = SignatureCache()
+        return self._signatures
 
     def close(self) -> None:
         self.conn.close()
@@ -207,7 +216,7 @@ class Archive:
         values = _article_values(record, source_id)
         paragraphs = _paragraph_rows(record.get("paragraphs") or [])
         with schema.transaction(self.conn) as conn:
-            return _upsert_article(conn, values, paragraphs, seen_at)
+            return _upsert_article(conn, values, paragraphs, seen_at, self._signature_cache())
 
     def store_batch(self, entries) -> list:
         """Write many fetched pages, each with the article cleaned from it if any, in ONE transaction.
@@ -248,7 +257,7 @@ class Archive:
                         values = _article_values(record, page.get("source_id"))
                         paragraphs = _paragraph_rows(record.get("paragraphs") or [])
                         article_id, status = _upsert_article(conn, values, paragraphs,
-                                                             page.get("fetched_at") or _now())
+                                                             page.get("fetched_at") or _now(), self._signature_cache())
                         if status == "new":
                             new_ids.append(article_id)
                     _record_page(conn, page)
@@ -302,8 +311,10 @@ def _record_page(conn: sqlite3.Connection, row: dict) -> None:
     )
 
 
-def _upsert_article(conn: sqlite3.Connection, values: dict, paragraphs: list[tuple], seen_at: str) -> tuple[int, str]:
-    """``upsert_article`` inside the caller's open transaction."""
+def _upsert_article(conn: sqlite3.Connection, values: dict, paragraphs: list[tuple], seen_at: str,
+                    signatures) -> tuple[int, str]:
+    """``upsert_article`` inside the caller's open transaction; ``signatures``: the connection's
+    ``archive.signature_cache.SignatureCache``."""
     from archive import clusters  # numpy (~20 MB): a crawl process whose workers do the writing never needs it
 
     old = conn.execute("select * from articles where url = ?", (values["url"],)).fetchone()
@@ -333,7 +344,7 @@ def _upsert_article(conn: sqlite3.Connection, values: dict, paragraphs: list[tup
             f"insert into paragraphs (article_id, {', '.join(PARAGRAPH_COLUMNS)}) values (?, ?, ?, ?, ?)",
             [(article_id, *p) for p in paragraphs],
         )
-        clusters.assign_cluster(conn, article_id)
+        clusters.assign_cluster(conn, article_id, signatures)
     versions.record_version(conn, article_id, seen_at, values["body"], values["content_hash"])
     return article_id, status
 

@@ -10,7 +10,7 @@ import numpy as np
 import opencc
 import pytest
 
-from archive import cluster_rebuild, clusters, neardup
+from archive import cluster_rebuild, clusters, neardup, signature_cache
 
 S2T, T2S = opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
@@ -157,7 +157,7 @@ def test_unchanged_article_keeps_its_cluster_and_index_rows(db):
     original = store(db, "\n".join(UNIFORMS_XIANNING))
     before = db.execute("SELECT count(*) FROM lsh_bands").fetchone()[0]
     assert clusters.assign_cluster(db, original) == cluster_of(db, original)
-    assert db.execute("SELECT count(*) FROM lsh_bands").fetchone()[0] == before == clusters.BANDS
+    assert db.execute("SELECT count(*) FROM lsh_bands").fetchone()[0] == before == neardup.BANDS
 
 
 def test_too_short_texts_are_not_called_reprints(db):
@@ -203,9 +203,12 @@ def test_adding_one_article_costs_the_same_in_a_ten_times_larger_archive():
     small, large = archive_of(200), archive_of(2000)
     body = "\n".join(UNIFORMS_XIANNING)
     assert vm_steps_to_add(large, body) < 1.5 * vm_steps_to_add(small, body)
-    plan = " ".join(r[3] for r in large.execute("EXPLAIN QUERY PLAN " + clusters._CANDIDATE_ROWS_SQL,
-                                                 [0, b""] * clusters.BANDS))
+    plan = " ".join(r[3] for r in large.execute("EXPLAIN QUERY PLAN " + signature_cache._CANDIDATE_ROWS_SQL,
+                                                 [0, b""] * neardup.BANDS))
     assert "SCAN" not in plan and "lsh_bands USING PRIMARY KEY" in plan and "INTEGER PRIMARY KEY" in plan
+    plan = " ".join(r[3] for r in large.execute("EXPLAIN QUERY PLAN " + signature_cache._CANDIDATE_IDS_SQL,
+                                                 [0, b""] * neardup.BANDS))
+    assert "SCAN" not in plan and "lsh_bands USING PRIMARY KEY" in plan
 
 
 def test_rebuild_agrees_with_one_by_one_assignment(db):
