@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 
 from archive import cluster_rebuild, clusters, versions
+from archive import store as store_module
 from archive.signature_cache import SignatureCache
 from archive.store import Archive
 from test_clusters import ELEVATORS, S2T, UNIFORMS_XIANGYANG, UNIFORMS_XIANNING
@@ -56,21 +57,34 @@ def test_another_connections_commit_empties_the_cache(tmp_path):
 
 def fail_after_clustering(archive, sid, url, body, how, monkeypatch):
     """Store ``url`` and fail after its clustering: its page fails (the batch is rolled back, then the entry
-    alone, to a savepoint), or the whole transaction is given up as on a full disk."""
+    alone, to a savepoint); ``upsert_article``'s transaction is given up as on a full disk; or SQLite gives
+    up a whole batch, after a copy of the article (which read its row as a candidate) in the same batch."""
     if how == "savepoint":
         assert isinstance(store(archive, sid, url, body, "nonsense"), sqlite3.IntegrityError)
         return
     with monkeypatch.context() as patched:
-        patched.setattr(versions, "record_version", full_disk)
+        if how == "transaction":
+            patched.setattr(versions, "record_version", full_disk)
+            with pytest.raises(sqlite3.OperationalError):
+                archive.upsert_article({"url": url, "body": body}, sid, "2024-06-02T10:00:00+08:00")
+            return
+        record_page = store_module._record_page
+        patched.setattr(store_module, "_record_page", lambda conn, row: full_disk(conn) if row["url"] == "http://a/copy"
+                        else record_page(conn, row))
         with pytest.raises(sqlite3.OperationalError):
-            archive.upsert_article({"url": url, "body": body}, sid, "2024-06-02T10:00:00+08:00")
+            archive.store_batch([({"url": u, "body": body}, page(u, sid)) for u in (url, "http://a/copy")])
 
 
-def full_disk(*args):
+def full_disk(conn=None, *args):
+    if conn is not None:
+        conn.execute("ROLLBACK")  # what SQLite does itself on a full disk
     raise sqlite3.OperationalError("database or disk is full")
 
 
-@pytest.mark.parametrize("how", ["savepoint", "transaction"])
+ROUTES = ["savepoint", "transaction", "batch"]
+
+
+@pytest.mark.parametrize("how", ROUTES)
 def test_a_rolled_back_update_leaves_no_row_in_the_cache(tmp_path, monkeypatch, how):
     archive, sid = opened(tmp_path / "a.db")
     store(archive, sid, "http://a/1", UNIFORM_STORY)
@@ -79,7 +93,7 @@ def test_a_rolled_back_update_leaves_no_row_in_the_cache(tmp_path, monkeypatch, 
     assert cluster_of(archive, "http://a/2") == cluster_of(archive, "http://a/1")
 
 
-@pytest.mark.parametrize("how", ["savepoint", "transaction"])
+@pytest.mark.parametrize("how", ROUTES)
 def test_an_id_rolled_back_then_reused_gets_the_new_row(tmp_path, monkeypatch, how):
     archive, sid = opened(tmp_path / "a.db")
     store(archive, sid, "http://a/0", "\n".join(UNIFORMS_XIANGYANG))
