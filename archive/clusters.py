@@ -10,9 +10,9 @@ cluster, and an article matching two clusters merges them.
 The LSH index lives in SQLite (``lsh_bands``, one row per article and band) so
 that adding an article is BANDS primary-key lookups plus its candidates: the cost
 grows with how many stored articles resemble it, not with the archive's size as
-such.  The candidates' index rows are most of that cost (~100–220 of them an
-article at 10k articles): the store keeps them in memory (``archive.signature_cache``,
-bounded) and then reads only their ids.  ``archive.cluster_rebuild.rebuild``
+such.  Reading the candidates' index rows is a large part of that cost (~100–220
+of them an article at 10k articles): the store keeps them in memory
+(``archive.signature_cache``, bounded) and then reads only their ids.  ``archive.cluster_rebuild.rebuild``
 recomputes everything in bulk.
 
 The store calls ``assign_cluster(conn, article_id, signatures)`` after storing a new article

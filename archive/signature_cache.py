@@ -3,8 +3,8 @@
 ``archive.clusters`` compares each new article with the ~100–220 stored articles sharing an LSH
 bucket with it (10k-article archive).  Without a cache one statement reads their ``article_minhash``
 rows; with a ``SignatureCache`` only their ids are read from ``lsh_bands`` and the rows come from
-memory: ≈ 0.37 → 0.23 ms an article at 10k articles (~3.5% of a worker's store CPU over a 10k crawl,
-whose early articles have fewer candidates).  ``archive.store.Archive`` owns one cache for its
+memory: ≈ 0.37 → 0.23 ms an article at 10k articles (~3% of a worker's store CPU over the first 10k
+articles, whose early ones have fewer candidates).  ``archive.store.Archive`` owns one cache for its
 connection and passes it to ``clusters.assign_cluster``.
 
 A cached row is never stale:
