@@ -65,7 +65,7 @@ ITEM_PIPELINES = {
 # is left to the reactor.  0 runs them inline, one item at a time (debugging).  A worker writes what it holds in one
 # transaction when its input is empty or it holds QSNEWS_WRITE_BATCH items.
 QSNEWS_CLEAN_WORKERS = int(os.environ.get("QSNEWS_CLEAN_WORKERS", max(1, (os.cpu_count() or 1) - 1)))
-QSNEWS_WRITE_BATCH = 50
+QSNEWS_WRITE_BATCH = 200
 # Outputs of one response handled at once.  Scrapy starts this many tasks per response whatever it yields (one
 # item for an article page): 100, its default, cost ~1 ms of event loop per page; 16 still lets a list page's
 # requests pass its PageItem while a worker archives it.

@@ -11,7 +11,9 @@ QSNEWS_CLEAN_WORKERS > 0 the reactor only hands each item to a worker
 * A worker cleans what it receives and writes everything it holds in ONE
   transaction (``Archive.store_batch``: each article with its pages row) when
   its input is empty or it holds ``batch_size`` items: big batches under load,
-  little latency when idle.  It holds the write lock only while writing.
+  little latency when idle.  Big batches are what make writes cheap: a commit
+  rewrites every LSH and search-index page its batch touched, wherever they
+  are in the archive.  It holds the write lock only while writing.
 * An item whose URL is already in flight goes to the same worker (so a URL's
   writes keep their order); any other to the worker with the least in flight.
 * The pipes are the reactor's own non-blocking transports: no thread, so no

@@ -112,7 +112,7 @@ class CleanPipeline:
 class ArchivePipeline:
     """Writes pages and cleaned articles to the archive and keeps the run's counts."""
 
-    def __init__(self, db_path: str, workers: int = 0, batch_size: int = 50):
+    def __init__(self, db_path: str, workers: int = 0, batch_size: int = 200):
         self.db_path, self.workers, self.batch_size = db_path, workers, batch_size
         self.counts = RunCounts()
         self.pool = None

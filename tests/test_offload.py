@@ -264,7 +264,9 @@ def test_a_killed_worker_costs_only_the_pages_it_held(tmp_path):
     reg = registry(tmp_path / "sources.toml", [{"name": "工人测试站", "host": HOSTS[1], "start": "/list/index.html"}])
     db = tmp_path / "qsnews.db"
     with Site(news_site(HOSTS[1:], per_host=150)) as site:  # no delay: the worker falls behind, so it holds pages
-        process = subprocess.Popen(qsnews_command(*crawl_args(reg, db, site, QSNEWS_CLEAN_WORKERS=1)), cwd=ROOT,
+        # small batches: some are committed before the kill, whatever the machine's speed
+        process = subprocess.Popen(qsnews_command(*crawl_args(reg, db, site, QSNEWS_CLEAN_WORKERS=1,
+                                                              QSNEWS_WRITE_BATCH=20)), cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             assert wait_for_articles(db, 10, process) >= 10
