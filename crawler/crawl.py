@@ -1,6 +1,7 @@
 """Run spiders in one Scrapy process against the archive: the Python API behind `qsnews crawl`."""
 from __future__ import annotations
 
+import gc
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,6 +33,22 @@ def project_settings(db_path: str | Path, **overrides) -> Settings:
     for name, value in overrides.items():
         settings.set(name, value, priority="cmdline")
     return settings
+
+
+def start(process: CrawlerProcess) -> None:
+    """``process.start()``, with everything alive by then kept out of the garbage collector's way.
+
+    What is set up before the crawl (Scrapy, the spiders, the archive's known URLs and validators) lives as
+    long as the crawl, yet every full collection the crawl's churn triggers walked all of it again.
+    ``gc.freeze`` moves it out of the collector's generations: a 10k-page benchmark crawl took ~6% less
+    wall time (BENCHMARKS.md).  Unfrozen afterwards, for a caller that goes on in the same process.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        process.start()
+    finally:
+        gc.unfreeze()
 
 
 def cooling_down(archive, name: str, hours: float, now: datetime | None = None) -> bool:
@@ -102,6 +119,6 @@ def crawl(
         for spider, target in wanted:
             process.crawl(spider, **{**common, **target})
         crawlers = list(process.crawlers)
-        process.start()
+        start(process)
         raise_if_failed(crawlers)  # the archive stopped taking writes: crawler.storage
     return first_run_id

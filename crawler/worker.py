@@ -13,7 +13,7 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 
 from crawler import registry
-from crawler.crawl import project_settings, spider_class
+from crawler.crawl import project_settings, spider_class, start
 
 
 def work(db_path, redis_url: str, sources: list[registry.Source] = (), *, url: str | None = None,
@@ -32,6 +32,6 @@ def work(db_path, redis_url: str, sources: list[registry.Source] = (), *, url: s
     for source in sources:
         crawlers.append(process.create_crawler(spider_class(source.cms)))
         process.crawl(crawlers[-1], source=source.name, **common)
-    process.start()
+    start(process)
     reasons = [crawler.stats.get_value("finish_reason") for crawler in crawlers]
     return 0 if all(reason == "finished" for reason in reasons) else 3
