@@ -56,7 +56,7 @@ from archive.neardup import (
     ACCEPT, CHECK, MIN_SHINGLES, REJECT, RecentSets, band_keys, ruled_out, same_story, shingle_sets, signature,
     triage,
 )
-from archive.signature_cache import SignatureCache, candidates, forget
+from archive.signature_cache import SignatureCache, candidates, forget, rows_in
 
 KIND_RANK = {"bureau": 0, "portal": 1, "mirror": 2}
 
@@ -228,14 +228,9 @@ class _Texts:
         return self.cache[article_id]
 
 
-def _rows_in(conn, select: str, ids: list[int]) -> list[tuple]:
-    """The rows of ``select`` (which ends in ``IN``) for ``ids``, in one statement; none for no ids."""
-    return conn.execute(f"{select} ({','.join('?' * len(ids))})", ids).fetchall() if ids else []
-
-
 def _load_signatures(conn, ids: list[int]) -> list[tuple[int, int, np.ndarray, bytes | None]]:
     """(article_id, sampled shingles, signature, sample) of indexed articles among ``ids``."""
-    rows = _rows_in(conn, "SELECT article_id, shingles, signature, sample FROM article_minhash WHERE article_id IN",
+    rows = rows_in(conn, "SELECT article_id, shingles, signature, sample FROM article_minhash WHERE article_id IN",
                     ids)
     return [(r[0], r[1], np.frombuffer(r[2], dtype="<u4"), r[3]) for r in rows]
 
@@ -259,13 +254,13 @@ def _sample(blob: bytes | None) -> np.ndarray | None:
 def _stored_samples(conn, ids: list[int]) -> dict[int, bytes | None]:
     """The stored samples of those of ``ids`` that are indexed (read apart from the signatures: only the few
     candidates a signature leaves unsure need one)."""
-    return dict(_rows_in(conn, "SELECT article_id, sample FROM article_minhash WHERE article_id IN", ids))
+    return dict(rows_in(conn, "SELECT article_id, sample FROM article_minhash WHERE article_id IN", ids))
 
 
 def _articles(conn, columns: str, ids: list[int]) -> list[tuple]:
     """``columns`` of those of ``ids`` that are articles (``cluster_id`` comes after the text in the row, so
     reading it walks through the text's overflow pages: asked only for candidates a signature does not rule out)."""
-    return _rows_in(conn, f"SELECT {columns} FROM articles WHERE id IN", ids)
+    return rows_in(conn, f"SELECT {columns} FROM articles WHERE id IN", ids)
 
 
 def _unindex(conn, article_id: int, old_cluster: int | None, old_signature: bytes | None,

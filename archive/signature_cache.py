@@ -46,6 +46,11 @@ _SYNC_SQL = f"UPDATE {_TABLE} SET token = ? WHERE token = ? AND (SELECT data_ver
 _TOKENS = count(1)
 
 
+def rows_in(conn, select: str, ids: list[int]) -> list[tuple]:
+    """The rows of ``select`` (which ends in ``IN``) for ``ids``, in one statement; none for no ids."""
+    return conn.execute(f"{select} ({','.join('?' * len(ids))})", ids).fetchall() if ids else []
+
+
 def candidates(conn, keys: list[bytes], cache: SignatureCache | None) -> tuple:
     """(ids, sampled shingle counts, signatures as one array) of the indexed articles sharing a bucket with
     ``keys`` (``neardup.band_keys``), by id."""
@@ -139,8 +144,8 @@ class SignatureCache:
             if self._used + len(missing) > self.capacity:
                 self._empty()
                 missing = ids
-            read = conn.execute("SELECT article_id, shingles, signature FROM article_minhash WHERE article_id IN"
-                                f" ({','.join('?' * len(missing))})", missing)
+            read = rows_in(conn, "SELECT article_id, shingles, signature FROM article_minhash WHERE article_id IN",
+                           missing)
             for article_id, shingles, signature in read:
                 self.put(article_id, shingles, signature)
             ids = [i for i in ids if i in self._slots]  # those not indexed (no article_minhash row) drop out

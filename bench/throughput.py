@@ -265,6 +265,11 @@ def archived(db: Path) -> int:
         conn.close()
 
 
+def _ms_per_page(x: dict, seconds: float) -> float:
+    """``seconds`` of crawler run ``x`` in ms per page it fetched."""
+    return 1000 * seconds / max(x["served"]["articles"] + x["served"]["lists"], 1)
+
+
 def report(r: dict) -> str:
     q, b = r["qsnews"], r["bare"]
     lines = [f"site: {r['pages']:,} article pages + {r['list_pages']} list pages (seed {r['seed']}); "
@@ -272,18 +277,16 @@ def report(r: dict) -> str:
              f"{'crawler':8} {'articles':>9} {'lists':>6} {'seconds':>8} {'pages/s':>8} {'CPU ms/page':>12} "
              f"{'peak RSS MB':>12} {'exit':>5}"]
     for name, x in (("qsnews", q), ("bare 1st", b["runs"]["before"]), ("bare 2nd", b["runs"]["after"])):
-        pages = x['served']['articles'] + x['served']['lists']
         lines.append(f"{name:8} {x['served']['articles']:>9,} {x['served']['lists']:>6} {x['seconds']:>8.1f} "
-                     f"{x['pages_per_s']:>8.1f} {1000 * x['cpu_seconds'] / max(pages, 1):>12.1f} "
+                     f"{x['pages_per_s']:>8.1f} {_ms_per_page(x, x['cpu_seconds']):>12.1f} "
                      f"{x['peak_rss_mb']:>12.0f} {x['exit']:>5}")
     lines.append(f"qsnews archived {q['archived']:,} articles")
-    pages = q["served"]["articles"] + q["served"]["lists"]
     workers = q["descendant_cpu_seconds"]
     crawl_process = q["cpu_seconds"] - sum(workers)
     busiest = max([crawl_process, *workers])
-    lines.append(f"qsnews CPU by process (ms/page): crawl process {1000 * crawl_process / max(pages, 1):.1f}, "
+    lines.append(f"qsnews CPU by process (ms/page): crawl process {_ms_per_page(q, crawl_process):.1f}, "
                  f"{len(workers)} cleaning worker{'s' if len(workers) != 1 else ''} "
-                 f"{' + '.join(f'{1000 * w / max(pages, 1):.1f}' for w in workers) or '-'}; "
+                 f"{' + '.join(f'{_ms_per_page(q, w):.1f}' for w in workers) or '-'}; "
                  f"the busiest process was on a core {100 * busiest / q['seconds']:.0f}% of the wall time")
     lines.append(f"throughput ratio qsnews / bare (mean pages/s of the bare runs before and after): "
                  f"{r['ratio']:.3f} (target >= {r['ratio_target']}); "
