@@ -5,13 +5,16 @@ ran on the Twisted reactor, which fetched nothing meanwhile.  With
 QSNEWS_CLEAN_WORKERS > 0 the reactor only hands each item to a worker
 (``Pool.submit``) and hears back once it is archived.
 
-* Workers are fresh interpreters (``python -m pipelines.offload``), never
-  forks of the process running the reactor.  They get each source's cleaning
-  context (region names, learned template) before its items.
-* A worker cleans what it receives and writes everything it holds in ONE
-  transaction (``Archive.store_batch``: each article with its pages row) when
-  its input is empty or it holds ``batch_size`` items: big batches under load,
-  little latency when idle.  Big batches are what make writes cheap: a commit
+* A worker is two fresh interpreters (``python -m pipelines.offload clean``
+  and ``... write``), never forks of the process running the reactor: a
+  cleaner, which gets each source's cleaning context (region names, learned
+  template) before its items, and the writer it feeds.  Two processes because
+  cleaning and writing each take about half a worker's time: while the writer
+  commits a batch the cleaner cleans the next, on another core.
+* The writer writes everything it holds in ONE transaction
+  (``Archive.store_batch``: each article with its pages row) when it holds
+  ``batch_size`` items or its input stays empty for ``LINGER``: big batches
+  under load, little latency when idle.  Big batches are what make writes cheap: a commit
   rewrites every LSH and search-index page its batch touched, wherever they
   are in the archive.  It holds the write lock only while writing.
 * An item whose URL is already in flight goes to the same worker (so a URL's
@@ -20,7 +23,8 @@ QSNEWS_CLEAN_WORKERS > 0 the reactor only hands each item to a worker
   GIL hand-over per item, and the reactor never waits on a busy worker.
 * A worker exits when its input pipe closes without a "stop" (the crawl
   process died): what it held uncommitted is fetched again next run, since
-  those articles are not known yet.  A worker that dies fails its items in
+  those articles are not known yet.  A worker one of whose processes dies
+  (the other then exits) fails its items in
   flight with ``WorkerDied`` (the pipeline records those articles as errors,
   unless the archive shows the worker wrote them before dying, and writes the
   other pages itself) and, if it had started properly, a new one takes its place.
@@ -51,6 +55,11 @@ logger = logging.getLogger(__name__)
 PAGE_FIELDS = ("url", *provenance.PAGE_FIELDS)
 CODE_ROOT = Path(__file__).resolve().parent.parent  # where a worker imports pipelines and archive from
 LENGTH = struct.Struct("!I")
+# How long the writer waits for another entry before it writes a partial batch.  Its cleaner hands entries
+# over one by one, faster than they can be written, but with gaps: without the wait the writer catches up
+# in every gap and commits a few entries at a time, and small commits cost ~12% more per article (each
+# rewrites the index pages it touched).  An item waits at most this long more when the crawl is slow.
+LINGER = 0.05
 
 
 def page_values(fields, outcome: str, reason: str | None = None) -> dict:
@@ -77,48 +86,107 @@ class WorkerDied(RuntimeError):
     """The worker holding an item died before archiving it (or none could start)."""
 
 
-# -- the worker process ----------------------------------------------------------------------------------------
+# -- the worker's two processes ----------------------------------------------------------------------------------
 
 def main(argv: list[str]) -> None:
-    """``python -m pipelines.offload DB BATCH_SIZE``: items on stdin, results on stdout (as Pool starts it)."""
+    """``python -m pipelines.offload clean`` or ``... write DB BATCH_SIZE LINGER`` (as ``_Worker`` starts them): messages
+    on stdin, messages out on stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the crawl's to handle: it stops us when done
     results = os.dup(1)
-    os.dup2(2, 1)  # a stray print goes to stderr, not into the results
+    os.dup2(2, 1)  # a stray print goes to stderr, not into the messages
     try:
-        serve(0, results, argv[0], int(argv[1]))
-    except BrokenPipeError:  # the crawl process is gone
+        if argv[0] == "clean":
+            clean(0, results)
+        else:
+            write(0, results, argv[1], int(argv[2]), float(argv[3]))
+    except BrokenPipeError:  # the process we send to is gone: the crawl hears of it and acts
         pass
 
 
-def serve(inbox: int, outbox: int, db_path: str, batch_size: int) -> None:
-    """A worker's life: clean each item as it comes, write what it holds when idle or ``batch_size`` deep.
+def clean(inbox: int, outbox: int) -> None:
+    """The cleaner: clean each item as it comes and pass it on to the writer at once.
 
     Messages in: ("source", source_id, context), ("item", seq, source_id, kind, fields), ("stop",).
-    Messages out: ("ready",) once, then ("done", [(seq, outcome, reason, status), ...]) per batch.
+    Messages out: ("ready",) once, ("entry", seq, outcome, reason, store_batch entry) per item, ("stop",).
+    Its output is buffered here, never blocked on: while the writer commits a batch the cleaner goes on
+    cleaning what the crawl sends, which is the point of having two processes.
     """
     import pipelines.chain  # noqa: F401  (ready means able to clean)
-    from archive.store import Archive
 
     contexts: dict[int, dict] = {}
+    out = _Outbox(outbox)
+    out.put(("ready",))
+    while True:
+        readable = select.select([inbox], [outbox] if out.pending else [], [])[0]
+        out.flush()
+        if not readable:
+            continue
+        message = _receive(inbox)
+        if message is None:  # the crawl process is gone: the writer sees us go and leaves what it holds
+            return
+        if message[0] == "source":
+            contexts[message[1]] = message[2]
+        elif message[0] == "item":
+            _, seq, source_id, kind, fields = message
+            out.put(("entry", seq, *_prepare(fields, kind, source_id, contexts[source_id])))
+            out.flush()
+        else:
+            out.put(("stop",))
+            out.drain()
+            return
+
+
+def write(inbox: int, outbox: int, db_path: str, batch_size: int, linger: float = LINGER) -> None:
+    """The writer: hold the cleaner's entries and write them in ONE transaction (``Archive.store_batch``) when
+    it holds ``batch_size``, or when no entry came for ``linger`` seconds.
+
+    Messages out: ("ready",) once the archive is open and the cleaner ready, then
+    ("done", [(seq, outcome, reason, status), ...]) per batch.
+    """
+    from archive.store import Archive
+
     held: list[tuple[int, str, str | None, tuple]] = []
     with Archive(db_path) as archive:
+        if _receive(inbox) is None:  # the cleaner could not start
+            return
         _send(outbox, ("ready",))
         while True:
-            if held and (len(held) >= batch_size or not select.select([inbox], [], [], 0)[0]):
+            if held and (len(held) >= batch_size or not select.select([inbox], [], [], linger)[0]):
                 _send(outbox, ("done", _write(archive, held)))
                 held = []
             message = _receive(inbox)
-            if message is None:  # the crawl process is gone: leave what is held to the next run
+            if message is None:  # the cleaner is gone (the crawl died, or it did): leave what is held to the next run
                 return
-            if message[0] == "source":
-                contexts[message[1]] = message[2]
-            elif message[0] == "item":
-                _, seq, source_id, kind, fields = message
-                held.append((seq, *_prepare(fields, kind, source_id, contexts[source_id])))
+            if message[0] == "entry":
+                held.append(message[1:])
             else:
                 if held:
                     _send(outbox, ("done", _write(archive, held)))
                 return
+
+
+class _Outbox:
+    """A non-blocking pipe with a buffer in front: ``put`` never waits, ``flush`` writes what the pipe takes."""
+
+    def __init__(self, fd: int):
+        self.fd, self.pending = fd, bytearray()
+        os.set_blocking(fd, False)
+
+    def put(self, message) -> None:
+        self.pending += _frame(message)
+
+    def flush(self) -> None:
+        while self.pending:
+            try:
+                written = os.write(self.fd, self.pending)
+            except BlockingIOError:
+                return
+            del self.pending[:written]
+
+    def drain(self) -> None:
+        while self.pending:
+            select.select([], [self.fd], [])
+            self.flush()
 
 
 def _receive(fd: int):
@@ -181,8 +249,13 @@ def _portable(status):
 # -- the crawl process's side ----------------------------------------------------------------------------------
 
 class _Worker:
-    """One worker process, spoken to through a non-blocking reactor transport on its stdin and stdout pipes
-    (a Twisted protocol; Twisted is imported only here, so a worker process never loads it)."""
+    """One worker: a cleaner process and the writer process it feeds, spoken to through non-blocking reactor
+    transports (a Twisted protocol; Twisted is imported only here, so neither process ever loads it).
+
+    The crawl writes items to the cleaner's stdin and reads results from the writer's stdout; the cleaner
+    writes to the writer through a pipe of their own.  When either process ends the results pipe closes
+    (the writer has exited, or it saw the cleaner go and exited), and the worker is gone.
+    """
 
     def __init__(self, pool: Pool, number: int):
         from twisted.internet import defer
@@ -193,16 +266,24 @@ class _Worker:
         self.urls: Counter = Counter()  # URLs in flight here
         self.unread = bytearray()
         self.exited = defer.Deferred()
-        from_crawl, to_worker = os.pipe()
-        from_worker, to_crawl = os.pipe()
+        to_cleaner, items = os.pipe()
+        to_writer, entries = os.pipe()
+        results, from_writer = os.pipe()
+        _widen(entries)
         paths = [str(CODE_ROOT), os.environ.get("PYTHONPATH")]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.offload", pool.db_path, str(pool.batch_size)],
-            stdin=from_crawl, stdout=to_crawl, env=env)
-        os.close(from_crawl)  # only the worker may hold these ends, or it would never see the crawl go away
-        os.close(to_crawl)
-        StandardIO(self, stdin=from_worker, stdout=to_worker)
+        command = [sys.executable, "-m", "pipelines.offload"]
+        self.cleaner = subprocess.Popen([*command, "clean"], stdin=to_cleaner, stdout=entries, env=env)
+        self.writer = subprocess.Popen([*command, "write", pool.db_path, str(pool.batch_size), str(LINGER)],
+                                       stdin=to_writer, stdout=from_writer, env=env)
+        for fd in (to_cleaner, to_writer, entries, from_writer):  # only the workers may hold these ends, or
+            os.close(fd)  # neither would ever see the other (or the crawl) go away
+        self.fds = (results, items)
+        StandardIO(self, stdin=results, stdout=items)
+
+    @property
+    def pids(self) -> str:
+        return f"{self.cleaner.pid}/{self.writer.pid}"
 
     def send(self, message) -> None:
         self.transport.write(_frame(message))
@@ -221,14 +302,32 @@ class _Worker:
             self.pool._received(self, message)
 
     def connectionLost(self, reason=None) -> None:
-        """Its results pipe closed: it has exited (after "stop") or died."""
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """The results pipe closed: both processes have exited (after "stop"), or one of them died."""
+        for fd in self.fds:  # Twisted's stdio transport stops using its pipes but leaves them open; closed,
+            os.close(fd)  # the cleaner sees its input end when its writer died
+        for process in (self.writer, self.cleaner):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         self.pool._gone(self)
-        self.exited.callback(self.process.returncode)
+        self.exited.callback(self.exit_status()[1])
+
+    def exit_status(self) -> tuple[str, int]:
+        """(which process, its exit status): the writer if it failed (the cleaner then only saw its input
+        close), else the cleaner (the writer exits cleanly when the cleaner goes)."""
+        return ("writer", self.writer.returncode) if self.writer.returncode else ("cleaner", self.cleaner.returncode)
+
+
+def _widen(fd: int) -> None:
+    """A 1 MB pipe (the most Linux gives unprivileged processes) instead of 64 KB: fewer, bigger reads."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (ImportError, AttributeError, OSError):  # not Linux, or a lower limit: the default pipe still works
+        pass
 
 
 class Pool:
@@ -242,8 +341,8 @@ class Pool:
         self.closing = False
         self.users = 0
         self.workers = [_Worker(self, next(self.numbers)) for _ in range(size)]
-        logger.info("cleaning and archiving in %d worker processes (pids %s), writing up to %d items a transaction",
-                    size, ", ".join(str(w.process.pid) for w in self.workers), batch_size)
+        logger.info("cleaning and archiving in %d workers (cleaner/writer pids %s), writing up to %d items a "
+                    "transaction", size, ", ".join(w.pids for w in self.workers), batch_size)
 
     def add_source(self, source_id: int, context: dict) -> None:
         self.contexts[source_id] = context
@@ -279,11 +378,11 @@ class Pool:
 
     def _gone(self, worker) -> None:
         self.workers.remove(worker)
-        code = worker.process.returncode
+        role, code = worker.exit_status()
         if self.closing and not worker.in_flight:
             return
-        logger.error("cleaning worker %s (pid %s) died with exit status %s, %d pages in flight%s",
-                     worker.number, worker.process.pid, code, len(worker.in_flight),
+        logger.error("cleaning worker %s (pids %s): its %s died with exit status %s, %d pages in flight%s",
+                     worker.number, worker.pids, role, code, len(worker.in_flight),
                      "" if worker.ready else " before it was ready: not replaced")
         failure = WorkerDied(f"cleaning worker died (exit status {code}) with this page in its batch")
         for _, done in worker.in_flight.values():

@@ -4,8 +4,10 @@
   transaction, and a bad entry costs only itself.
 * A crawl with workers archives exactly what the inline crawl archives
   (articles, paragraphs, pages, clusters, versions, runs), ignoring ids and times.
-* Killing the crawl process leaves no worker running; killing a worker costs
-  only the articles it held, which a full run fetches again.
+* A worker's writer commits what comes in close succession as one batch.
+* Killing the crawl process leaves no worker running; killing a worker's
+  cleaner (or its writer dying) costs only the articles it held, which a full
+  run fetches again.
 """
 import os
 import random
@@ -19,7 +21,7 @@ from pathlib import Path
 from archive.store import Archive
 from loopback import (ROOT, Page, Site, article_page, crawl_settings, hooked_env, list_pages, qsnews_command, query,
                       registry, run)
-from pipelines.offload import clean_article
+from pipelines.offload import _frame, _receive, clean_article
 from test_faults import HAN, articles, assert_whole, news_site, wait_for_articles
 
 
@@ -96,6 +98,43 @@ def test_a_batch_indexes_exactly_what_row_by_row_writes_index(tmp_path):
         assert {url for url, *_ in held} == {"http://a/1", "http://a/2", "http://a/3", "http://a/4", "http://a/6"}
         assert held == index_entries(rows)
         batch.conn.execute("insert into articles_fts(articles_fts) values ('integrity-check')")
+
+
+def test_a_writer_commits_entries_that_come_in_close_succession_as_one_batch(tmp_path):
+    """Entries 50 ms apart, with a linger of 2 s: one transaction for the first four, and the one that
+    comes after a quiet spell longer than the linger gets its own.  Without the linger the writer would
+    catch up between entries and commit each alone."""
+    db = tmp_path / "qsnews.db"
+    with Archive(db) as archive:
+        source_id = archive.upsert_source({"name": "批次测试站", "kind": "bureau"})
+    writer = subprocess.Popen([sys.executable, "-m", "pipelines.offload", "write", str(db), "200", "2.0"], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def send(message):
+        writer.stdin.write(_frame(message))
+        writer.stdin.flush()
+
+    def entry(seq):
+        url = f"http://batch.example.gov.cn/{seq}.html"
+        return ("entry", seq, "article", None, (record(url, f"第{seq}号电梯安全检查全面开展。"), page(url, source_id)))
+
+    try:
+        send(("ready",))
+        assert _receive(writer.stdout.fileno()) == ("ready",)
+        for seq in range(4):
+            send(entry(seq))
+            time.sleep(0.05)
+        first = _receive(writer.stdout.fileno())
+        time.sleep(2.5)  # past the linger: a later entry is a new batch
+        send(entry(4))
+        second = _receive(writer.stdout.fileno())
+        send(("stop",))
+        assert writer.wait(timeout=30) == 0
+    finally:
+        writer.kill()
+    assert first == ("done", [(seq, "article", None, "new") for seq in range(4)])
+    assert second == ("done", [(4, "article", None, "new")])
+    assert len(query(db, "select id from articles")) == 5
 
 
 def test_a_page_that_cannot_be_cleaned_says_why():
@@ -195,8 +234,8 @@ def test_workers_archive_exactly_what_the_inline_crawl_archives(tmp_path):
             result = run(*crawl_args(reg, db, site, QSNEWS_CLEAN_WORKERS=workers))
             assert result.returncode == 3, result.stdout + result.stderr[-2000:]  # the dead links are errors
             results[workers] = contents(db)
-    assert "cleaning and archiving in 2 worker processes" in crawl_log(tmp_path / "workers2" / "qsnews.db")
-    assert "worker processes" not in crawl_log(tmp_path / "workers0" / "qsnews.db")
+    assert "cleaning and archiving in 2 workers" in crawl_log(tmp_path / "workers2" / "qsnews.db")
+    assert "cleaning and archiving in" not in crawl_log(tmp_path / "workers0" / "qsnews.db")
     inline, offloaded = results[0], results[2]
     assert len(inline["articles"]) == 55 and inline["indexed"] == 55
     assert {p[6] for p in inline["pages"]} == {"article", "list", "skipped", "error"}
@@ -252,7 +291,8 @@ def test_killing_the_crawl_leaves_no_worker_running(tmp_path):
             os.kill(process.pid, signal.SIGKILL)
         finally:
             process.wait(timeout=10)
-        assert sum("pipelines.offload" in command for command in workers.values()) == 2, workers
+        assert sum("pipelines.offload clean" in command for command in workers.values()) == 2, workers
+        assert sum("pipelines.offload write" in command for command in workers.values()) == 2, workers
         deadline = time.monotonic() + 20
         while still_running(workers) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -270,13 +310,13 @@ def test_a_killed_worker_costs_only_the_pages_it_held(tmp_path):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             assert wait_for_articles(db, 10, process) >= 10
-            (worker,) = [p for p, command in children(process.pid).items() if "pipelines.offload" in command]
-            os.kill(worker, signal.SIGKILL)
+            (cleaner,) = [p for p, command in children(process.pid).items() if "pipelines.offload clean" in command]
+            os.kill(cleaner, signal.SIGKILL)
             _, stderr = process.communicate(timeout=120)
         finally:
             process.kill()
         assert process.returncode in (0, 3), stderr[-2000:]
-        assert "died with exit status -9" in crawl_log(db)
+        assert "its cleaner died with exit status -9" in crawl_log(db)
         first = articles(db)
         lost = query(db, "select url from pages where reason like 'cleaning worker died%'")
         assert len(first) >= 10 and len(first) + len(lost) == 150  # lost: the articles it held (if any)
@@ -288,7 +328,8 @@ def test_a_killed_worker_costs_only_the_pages_it_held(tmp_path):
 
 DIE_AFTER_COMMIT = """
 import os, sys
-if "pipelines.offload" in sys.orig_argv:  # the worker: once, die right after a batch of articles is committed
+if "write" in sys.orig_argv and "pipelines.offload" in sys.orig_argv:  # the writer: once, die right after a batch
+    # of articles is committed
     from archive import store
     write = store.Archive.store_batch
 
@@ -314,7 +355,7 @@ def test_a_worker_dying_after_its_commit_leaves_its_articles_recorded_as_article
     with Site(news_site(HOSTS[:1], per_host=60)) as site:  # no delay: the worker falls behind, so it batches
         result = run(*crawl_args(reg, db, site, QSNEWS_CLEAN_WORKERS=1), env=env)
     assert marker.exists(), "the worker never died after a commit"
-    assert "died with exit status 9" in crawl_log(db)
+    assert "its writer died with exit status 9" in crawl_log(db)
     archived = {r["url"] for r in query(db, "select url from articles")}
     outcomes = {r["url"]: r["outcome"] for r in query(db, "select url, outcome from pages")}
     assert archived and all(outcomes[url] == "article" for url in archived), \
