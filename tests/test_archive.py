@@ -263,9 +263,28 @@ def test_version_9_fills_the_reprint_samples_and_keeps_the_clusters(tmp_path):
             arc.upsert_article(record(url=f"http://a/{k}", body=body, paragraphs=[]), None, "t1")
         before = arc.conn.execute("select id, cluster_id from articles order by id").fetchall()
         arc.conn.execute("alter table article_minhash drop column sample")  # as version 8 left it
-        arc.conn.execute("delete from qsnews_schema where version = 9")
+        arc.conn.execute("delete from qsnews_schema where version >= 9")
     with Archive(path) as arc:
         assert schema.current_version(arc.conn) == schema.LATEST
         assert arc.conn.execute("select count(*) from article_minhash where sample is null").fetchone()[0] == 0
         assert arc.conn.execute("select id, cluster_id from articles order by id").fetchall() == before
         assert before[0]["cluster_id"] == before[1]["cluster_id"] != before[2]["cluster_id"]
+
+
+def automerge(conn) -> int | None:
+    row = conn.execute("select v from articles_fts_config where k = 'automerge'").fetchone()
+    return row[0] if row else None
+
+
+def test_version_10_merges_index_segments_16_at_a_time_in_new_and_older_archives(tmp_path):
+    with Archive(tmp_path / "new.db") as arc:
+        assert automerge(arc.conn) == schema.FTS_AUTOMERGE == 16
+    path = tmp_path / "v9.db"
+    conn = connect(path)
+    assert schema.migrate(conn, target=9) == 9
+    assert automerge(conn) is None  # FTS5's default, 4
+    conn.close()
+    with Archive(path) as arc:
+        assert automerge(arc.conn) == 16
+        arc.conn.execute("insert into articles_fts(articles_fts) values ('delete-all')")  # as rebuild_index does
+        assert automerge(arc.conn) == 16
