@@ -158,11 +158,11 @@ def throughput_rows(r: dict) -> list[tuple]:
     q, b = r["qsnews"], r["bare"]
     complete = all(x["served"]["articles"] == r["pages"] for x in (q, b)) and q["archived"] == r["pages"]
     pages = f"{r['pages']:,} loopback pages"
-    workers = sum(q["descendant_cpu_seconds"])  # the cleaning workers' CPU seconds; the crawl process has the rest
+    workers = sum(q["descendant_cpu_seconds"])  # the worker processes' CPU seconds; the crawl process has the rest
     return [(f"crawl throughput, {pages} (pages/s; qsnews vs bare Scrapy)", f"{q['pages_per_s']:.1f}",
              f"{b['pages_per_s']:.1f}", f"{r['ratio']:.2f} (target ≥ {r['ratio_target']})",
              verdict(r["ratio"] >= r["ratio_target"] and complete)),
-            (f"CPU crawling {pages} (ms/page; qsnews crawl process + cleaning workers vs bare Scrapy)",
+            (f"CPU crawling {pages} (ms/page; qsnews crawl process + worker processes vs bare Scrapy)",
              f"{_ms(q, q['cpu_seconds'] - workers)} + {_ms(q, workers)}", _ms(b, b["cpu_seconds"]),
              f"{q['cpu_seconds'] / _pages(q) / (b['cpu_seconds'] / _pages(b)):.2f}×", "—"),
             (f"peak RSS crawling {pages} (MB)", f"{q['peak_rss_mb']:.0f}", f"{b['peak_rss_mb']:.0f}",

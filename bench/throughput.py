@@ -27,7 +27,7 @@ varied from 7 to 38 s for the same 3,000 pages within minutes.
 pages/s = pages the server answered (list + article pages) / wall seconds of
 the process, start-up included; ratio = qsnews / bare (target >= 0.6).  Peak
 RSS (target <= 400 MB for qsnews at 10k pages) is that of the process tree:
-the crawl starts cleaning workers (pipelines.offload), and ``ru_maxrss`` from
+the crawl starts worker processes (pipelines.offload: a cleaner and a writer), and ``ru_maxrss`` from
 ``os.wait4`` is only the largest single process of the tree (also reported).
 The tree's figure is the largest sum of RSS over the process and all its
 descendants, sampled every 0.25 s from /proc: an upper bound of what the tree
@@ -37,7 +37,7 @@ the largest process's).  The largest sum of PSS (shared pages split between
 the processes sharing them: what the tree really holds) is reported beside it.
 CPU seconds (``os.wait4``: the process and the
 descendants it reaped) depend less on what else the machine runs than wall
-seconds do.  They are split by process: each cleaning worker's own CPU seconds
+seconds do.  They are split by process: each worker process's own CPU seconds
 are sampled from /proc with the memory, and the crawl process has the rest; no
 scheduling makes the wall time shorter than the busiest process's CPU time.  The
 server counts what each crawler asked for, which checks that both fetched every page.
@@ -138,7 +138,7 @@ def site_pages(n: int, seed: int) -> tuple[dict, int]:
 
 def timed(command: list[str], log: Path) -> dict:
     """Run ``command``; wall and CPU seconds, exit status, peak RSS (MB) of its process tree and largest process,
-    and the CPU seconds of its descendants (the cleaning workers)."""
+    and the CPU seconds of its descendants (the worker processes)."""
     env = {**os.environ, "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
            "no_proxy": "127.0.0.1"}
     started = time.perf_counter()
@@ -285,7 +285,7 @@ def report(r: dict) -> str:
     crawl_process = q["cpu_seconds"] - sum(workers)
     busiest = max([crawl_process, *workers])
     lines.append(f"qsnews CPU by process (ms/page): crawl process {_ms_per_page(q, crawl_process):.1f}, "
-                 f"{len(workers)} cleaning worker{'s' if len(workers) != 1 else ''} "
+                 f"{len(workers)} worker process{'es' if len(workers) != 1 else ''} (a cleaner and a writer per worker) "
                  f"{' + '.join(f'{_ms_per_page(q, w):.1f}' for w in workers) or '-'}; "
                  f"the busiest process was on a core {100 * busiest / q['seconds']:.0f}% of the wall time")
     lines.append(f"throughput ratio qsnews / bare (mean pages/s of the bare runs before and after): "

@@ -61,9 +61,10 @@ ITEM_PIPELINES = {
     "pipelines.scrapy_adapter.CleanPipeline": 300,
     "pipelines.scrapy_adapter.ArchivePipeline": 800,
 }
-# Cleaning and archive writes run in this many worker processes (pipelines.offload), off the reactor: one core
-# is left to the reactor.  0 runs them inline, one item at a time (debugging).  A worker writes what it holds in one
-# transaction when its input is empty or it holds QSNEWS_WRITE_BATCH items.
+# Cleaning and archive writes run in this many workers (pipelines.offload), off the reactor: one core is left to
+# the reactor.  Each worker is two processes, a cleaner and the writer it feeds.  0 runs them inline, one item at a
+# time (debugging).  A writer writes what it holds in one transaction when it holds QSNEWS_WRITE_BATCH items or
+# no item came for 50 ms.
 QSNEWS_CLEAN_WORKERS = int(os.environ.get("QSNEWS_CLEAN_WORKERS", max(1, (os.cpu_count() or 1) - 1)))
 QSNEWS_WRITE_BATCH = 200
 # Outputs of one response handled at once.  Scrapy starts this many tasks per response whatever it yields (one
