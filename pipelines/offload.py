@@ -89,8 +89,8 @@ class WorkerDied(RuntimeError):
 # -- the worker's two processes ----------------------------------------------------------------------------------
 
 def main(argv: list[str]) -> None:
-    """``python -m pipelines.offload clean`` or ``... write DB BATCH_SIZE LINGER`` (as ``_Worker`` starts them): messages
-    on stdin, messages out on stdout."""
+    """``python -m pipelines.offload clean`` or ``... write DB BATCH_SIZE LINGER`` (as ``_Worker`` starts
+    them): messages in on stdin, out on stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the crawl's to handle: it stops us when done
     results = os.dup(1)
     os.dup2(2, 1)  # a stray print goes to stderr, not into the messages
@@ -304,7 +304,10 @@ class _Worker:
     def connectionLost(self, reason=None) -> None:
         """The results pipe closed: both processes have exited (after "stop"), or one of them died."""
         for fd in self.fds:  # Twisted's stdio transport stops using its pipes but leaves them open; closed,
-            os.close(fd)  # the cleaner sees its input end when its writer died
+            try:  # the cleaner sees its input end when its writer died
+                os.close(fd)
+            except OSError:
+                pass
         for process in (self.writer, self.cleaner):
             try:
                 process.wait(timeout=10)
