@@ -101,9 +101,9 @@ def test_a_batch_indexes_exactly_what_row_by_row_writes_index(tmp_path):
 
 
 def test_a_writer_commits_entries_that_come_in_close_succession_as_one_batch(tmp_path):
-    """Entries 50 ms apart, with a linger of 2 s: one transaction for the first four, and the one that
-    comes after a quiet spell longer than the linger gets its own.  Without the linger the writer would
-    catch up between entries and commit each alone."""
+    """Entries 50 ms apart, with a linger of 2 s: one transaction for the first four, and the one sent
+    after their commit gets its own.  Without the linger the writer would catch up between entries and
+    commit each alone."""
     db = tmp_path / "qsnews.db"
     with Archive(db) as archive:
         source_id = archive.upsert_source({"name": "批次测试站", "kind": "bureau"})
@@ -124,8 +124,7 @@ def test_a_writer_commits_entries_that_come_in_close_succession_as_one_batch(tmp
         for seq in range(4):
             send(entry(seq))
             time.sleep(0.05)
-        first = _receive(writer.stdout.fileno())
-        time.sleep(2.5)  # past the linger: a later entry is a new batch
+        first = _receive(writer.stdout.fileno())  # written once no entry came for the linger
         send(entry(4))
         second = _receive(writer.stdout.fileno())
         send(("stop",))
