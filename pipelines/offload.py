@@ -136,7 +136,7 @@ def clean(inbox: int, outbox: int) -> None:
             return
 
 
-def write(inbox: int, outbox: int, db_path: str, batch_size: int, linger: float = LINGER) -> None:
+def write(inbox: int, outbox: int, db_path: str, batch_size: int, linger: float) -> None:
     """The writer: hold the cleaner's entries and write them in ONE transaction (``Archive.store_batch``) when
     it holds ``batch_size``, or when no entry came for ``linger`` seconds.
 
