@@ -359,7 +359,8 @@ def _index(conn, article_id: int, fingerprints: np.ndarray, sig: np.ndarray, own
         if ids:
             codes = triage(sig, n, sigs, sizes).tolist()
             stored = _stored_samples(conn, [i for i, code in zip(ids, codes) if code == CHECK])
-            codes = _rule_out(codes, own, [_sample(stored.get(i)) for i in ids])
+            codes = _rule_out(codes, own, [_sample(stored.get(i)) if code == CHECK else None
+                                           for i, code in zip(ids, codes)])
             # Triage rows are independent, so index rows of deleted articles may take part; they get no cluster.
             sure = [i for i, code in zip(ids, codes) if code == ACCEPT]
             clusters = {c for _, c in _articles(conn, "id, cluster_id", sure) if c is not None}

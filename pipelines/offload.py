@@ -35,6 +35,7 @@ Messages are pickles behind a 4-byte big-endian length.  The per-item work
 """
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import os
@@ -432,3 +433,4 @@ def release(pool: Pool):
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+    gc.freeze()  # no collections at exit, which the crawl would wait for at its end (see crawler.cli.run)

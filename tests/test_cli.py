@@ -4,8 +4,9 @@ import json
 import unicodedata
 
 import opencc
+import pytest
 
-from conftest import SEEDS
+from conftest import ROOT, SEEDS
 
 T2S = opencc.OpenCC("t2s")
 
@@ -59,3 +60,33 @@ def test_sources_check_validates_the_registry_offline(qsnews, tmp_path):
     result = qsnews("sources", "--check", "--registry", bad)
     assert result.returncode == 1
     assert "unknown cms" in result.stdout and "region_code" in result.stdout
+
+
+def test_the_program_exits_with_its_command_status_and_skips_the_last_collections(monkeypatch):
+    """``qsnews`` (``run``) freezes the collector once the command is done: the interpreter's exit then skips
+    its last collections (~0.5 s after every crawl); ``main``, for callers that go on, leaves it alone."""
+    import gc
+
+    from crawler import cli
+
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(cli, "main", lambda: 3)
+    with pytest.raises(SystemExit) as exit_:
+        cli.run()
+    assert exit_.value.code == 3 and frozen == [True]
+
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "main", broken)
+    with pytest.raises(RuntimeError):
+        cli.run()
+    assert frozen == [True, True]
+
+
+def test_the_installed_qsnews_command_is_the_program_entry():
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts["qsnews"] == "crawler.cli:run"
