@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:
     """The ``qsnews`` program: ``main``, then an exit that skips the interpreter's last garbage collections.
 
-    Those walk every object Scrapy, Twisted and lxml made, ~0.5 s at the end of every crawl, for memory
+    Those walk every object Scrapy, Twisted and lxml made, 0.2–0.5 s at the end of every crawl, for memory
     the exit frees anyway.  Frozen objects are skipped; files and the archive are closed by then, and the
     atexit handlers (logging's flush among them) still run.  Not in ``main``: a caller that goes on living
     keeps its collector.

@@ -64,7 +64,7 @@ def test_sources_check_validates_the_registry_offline(qsnews, tmp_path):
 
 def test_the_program_exits_with_its_command_status_and_skips_the_last_collections(monkeypatch):
     """``qsnews`` (``run``) freezes the collector once the command is done: the interpreter's exit then skips
-    its last collections (~0.5 s after every crawl); ``main``, for callers that go on, leaves it alone."""
+    its last collections (0.2–0.5 s after every crawl); ``main``, for callers that go on, leaves it alone."""
     import gc
 
     from crawler import cli
