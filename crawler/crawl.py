@@ -41,8 +41,8 @@ YOUNG_GC_THRESHOLD = 50_000
 
 
 def start(process: CrawlerProcess) -> None:
-    """``process.start()``, with everything alive by then kept out of the garbage collector's way, and the
-    collector run less often.
+    """``process.start()``, with everything alive by then kept out of the garbage collector's way, the
+    collector run less often, and Scrapy's loggers declining what LOG_LEVEL drops (see below).
 
     What is set up before the crawl (Scrapy, the spiders, the archive's known URLs and validators) lives as
     long as the crawl, yet every full collection the crawl's churn triggers walked all of it again.
