@@ -51,8 +51,8 @@ def start(process: CrawlerProcess) -> None:
     still walked by 36 full and ~390 middle collections in a 10k-page crawl: with the young ones, ~4 s of
     the crawl process's ~25 s of CPU.  With ``YOUNG_GC_THRESHOLD`` there are 1 and 3, and the collector
     takes ~1.2-1.7 s, for ~8 MB more memory.  Not off altogether: Scrapy leaves ~6.5 KB of reference
-    cycles a page (65 MB more at 10k pages without a collector).  Both are undone afterwards, for a caller
-    that goes on in the same process.
+    cycles a page (65 MB more at 10k pages without a collector).  All three are undone afterwards, for a
+    caller that goes on in the same process.
     """
     gc.collect()
     gc.freeze()

@@ -1,5 +1,5 @@
 """crawler.crawl.start: a crawl runs with what was alive at its start frozen out of the garbage collector,
-and with its youngest generation collected less often."""
+its youngest generation collected less often, and Scrapy's loggers at LOG_LEVEL."""
 import gc
 import logging
 
@@ -9,7 +9,7 @@ from crawler.crawl import YOUNG_GC_THRESHOLD, start
 
 
 class FakeProcess:
-    """Stands for a CrawlerProcess: records what the collector holds frozen while it runs."""
+    """Stands for a CrawlerProcess: records the collector's state and Scrapy's log level while it runs."""
 
     def __init__(self, fail=False, log_level="INFO"):
         self.fail, self.frozen, self.thresholds, self.debug_records = fail, None, None, None
