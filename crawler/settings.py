@@ -64,7 +64,7 @@ ITEM_PIPELINES = {
 # Cleaning and archive writes run in this many workers (pipelines.offload), off the reactor: one core is left to
 # the reactor.  Each worker is two processes, a cleaner and the writer it feeds.  0 runs them inline, one item at a
 # time (debugging).  A writer writes what it holds in one transaction when it holds QSNEWS_WRITE_BATCH items or
-# no item came for pipelines.offload.LINGER (50 ms).
+# no item came for pipelines.offload.LINGER.
 QSNEWS_CLEAN_WORKERS = int(os.environ.get("QSNEWS_CLEAN_WORKERS", max(1, (os.cpu_count() or 1) - 1)))
 QSNEWS_WRITE_BATCH = 200
 # Outputs of one response handled at once.  Scrapy starts this many tasks per response whatever it yields (one

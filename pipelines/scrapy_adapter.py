@@ -9,8 +9,8 @@ reason and the crawl goes on.
 With QSNEWS_CLEAN_WORKERS > 0 (the default) cleaning and writing leave the
 reactor: ArchivePipeline hands raw items to workers (pipelines.offload:
 a cleaner process feeding a writer process) that clean them and write them
-in batches, and
-CleanPipeline stands aside.  With 0 both run inline, one item at a time.
+in batches, and CleanPipeline stands aside.  With 0 both run inline, one
+item at a time.
 Either way the archive ends with the same rows and the run with the same
 counts.  In worker mode an ArticleItem leaves the pipelines without its
 ``record`` (it stays in the worker).
