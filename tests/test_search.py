@@ -1,10 +1,14 @@
 """archive.search / archive.snippets: bigram index, query language, script-independent matching."""
+import re
 import sqlite3
+from itertools import pairwise
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archive import snippets
-from archive.search import index_text, parse_query, to_fts_query
+from archive.search import HAN, index_text, normalise, parse_query, runs, term_tokens, to_fts_query
 from archive.snippets import aligned_simplified, highlight, snippet
 from archive.store import Archive
 
@@ -37,6 +41,45 @@ def test_index_text_is_bigrams_then_unigrams():
     assert index_text("質監局") == "质监 监局 质 监 局"
     assert index_text("GB18401标准") == "gb18401 标准 标 准"
     assert index_text("A类") == "a 类"
+
+
+HAN_START = re.compile(f"[{HAN}]")
+
+
+def _layout(text):
+    """The token layout of archive.search's docstring, run by run: what the vectorised indexer must write."""
+    main, tail = [], []
+    for run in runs(normalise(text)):
+        if len(run) > 1 and HAN_START.match(run):  # runs() never mixes Han with other letters
+            main += [a + b for a, b in pairwise(run)]
+            tail += list(run)
+        else:
+            main.append(run)
+    return main, tail
+
+
+def test_index_text_edge_cases():
+    assert index_text("") == index_text(None) == ""
+    assert index_text("，。 _ —") == ""
+    assert index_text("质") == "质"
+    assert index_text("a_b 12") == "a b 12"
+    assert index_text("〇一") == "〇一 〇 一"
+    assert index_text("\U00020000\U00020001x") == "\U00020000\U00020001 x \U00020000 \U00020001"
+    assert index_text("\U0001F600质\U0001D400") == "质 a"  # an emoji is neither; NFKC makes the math letter an a
+    assert term_tokens("，") == []
+
+
+# Han, letters and digits of several scripts, astral characters, underscores, punctuation and spaces.
+TEXT = st.text(alphabet="质监局校服標準〇\u9fff\u4dc0\u3400\uf900\U00020000\U0002a6e0ab XYZ_1２③Ⅻαβéﬁ，。!?\u3000\t\n-"
+                        "\U0001d400\U0001f600", max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_index_text_writes_the_documented_layout(text):
+    main, tail = _layout(text)
+    assert index_text(text) == " ".join(main + tail)
+    assert term_tokens(text) == main
 
 
 def test_simplified_query_finds_traditional_text_and_back(db):
