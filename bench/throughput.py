@@ -281,18 +281,21 @@ def run(n: int, seed: int, workdir: Path, rounds: int = ROUNDS) -> dict:
 
 
 def _combined(runs: list[dict]) -> dict:
-    """One crawler's runs as one: mean seconds, CPU and pages/s; the largest memory and exit status; the
-    smallest count served or archived (a shortfall in any run shows); each run under ``runs``."""
+    """One crawler's runs as one: mean seconds, CPU and pages/s (and worker CPU, when every run had as many
+    workers; else the first run's); the largest memory and exit status; the smallest count served, counted or
+    archived (a shortfall in any run shows); each run under ``runs``."""
     combined = {**runs[0], "runs": runs}
     for name in ("seconds", "cpu_seconds", "pages_per_s"):
         combined[name] = sum(r[name] for r in runs) / len(runs)
     for name in ("exit", "peak_rss_mb", "peak_pss_mb", "largest_process_rss_mb", "processes"):
         combined[name] = max(r[name] for r in runs)
-    combined["served"] = min((r["served"] for r in runs), key=lambda served: (served["articles"], served["lists"]))
+    for name in ("served", "counted"):
+        if name in combined:
+            combined[name] = min((r[name] for r in runs), key=lambda pages: (pages["articles"], pages["lists"]))
     if "archived" in combined:
         combined["archived"] = min(r["archived"] for r in runs)
     workers = [r["descendant_cpu_seconds"] for r in runs]
-    if len({len(w) for w in workers}) == 1:  # the same number of worker processes in every run
+    if len({len(w) for w in workers}) == 1:
         combined["descendant_cpu_seconds"] = [sum(seconds) / len(runs) for seconds in zip(*workers)]
     return combined
 
@@ -352,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--keep", type=Path, help="keep the archive and logs here (default: a temp dir)")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         result = run(args.pages, args.seed, args.keep, args.rounds)
