@@ -119,8 +119,9 @@ def _token_chars(norm: str):
     for mask in (single, word):
         at = np.flatnonzero(mask)
         main[start[at]] = chars[at]
-    tail = np.full(2 * int(np.count_nonzero(han & ~single)), _SPACE, dtype="<u4")
-    tail[::2] = chars[han & ~single]
+    in_runs = chars[han & ~single]  # the characters of Han runs of two or more, for the unigram tail
+    tail = np.full(2 * len(in_runs), _SPACE, dtype="<u4")
+    tail[::2] = in_runs
     return main, tail
 
 
